@@ -1,0 +1,240 @@
+// Command automations is the whole product in one binary: the web server
+// with its delivery worker, a worker alone, migrations, admin tasks and the
+// launch agent.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/web"
+)
+
+const usage = `usage: automations <command> [flags]
+
+commands:
+  serve                                   web server and in-process delivery worker (migrates first)
+  migrate                                 apply pending database migrations and exit
+  admin create --email E --password P [--name N]
+                                          create a site admin
+  admin api-key --email E [--name N]      mint an API key; the key alone is the last line of output
+  admin reset-password --email E --password P
+
+environment: DATABASE_URL (unset: embedded database under DATA_DIR, default ./data), PORT (8080),
+ALLOWED_TARGETS, BASE_URL, ORG_NAME, SECRET_KEY, ENCRYPTION_KEY; see README.md.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	cfg, err := web.LoadConfig()
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return 1
+	}
+	log := newLogger(stderr, cfg.LogLevel)
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, cfg, log, stdout)
+	case "migrate":
+		err = migrate(ctx, cfg, stdout)
+	case "admin":
+		err = admin(ctx, cfg, args[1:], stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(stderr, "%s\n\n%s", ue.msg, usage)
+			return 2
+		}
+		fmt.Fprintln(stderr, "automations:", err)
+		return 1
+	}
+	return 0
+}
+
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func newLogger(w io.Writer, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// openDB opens the configured database and applies pending migrations.
+func openDB(ctx context.Context, cfg web.Config) (*gorm.DB, error) {
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := models.Migrate(ctx, db); err != nil {
+		return nil, err
+	}
+	return db, nil
+}
+
+func closeDB(db *gorm.DB) {
+	if sqlDB, err := db.DB(); err == nil {
+		sqlDB.Close()
+	}
+}
+
+func migrate(ctx context.Context, cfg web.Config, stdout io.Writer) error {
+	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	n, err := models.Migrate(ctx, db)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "applied %d migration(s) on %s\n", n, models.Dialect(db))
+	return nil
+}
+
+func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writer) error {
+	keys, err := web.LoadKeys(cfg)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys.Generated {
+		log.Info("generated a key; keep DATA_DIR to keep sessions and secrets", "file", cfg.DataDir+"/"+k)
+	}
+	if cfg.DatabaseURL != "" && len(keys.Generated) > 0 {
+		log.Warn("DATABASE_URL is set but SECRET_KEY/ENCRYPTION_KEY are not: every node must share them, set both")
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	if n, err := models.CountUsers(ctx, db); err == nil && n == 0 {
+		fmt.Fprintf(stdout, "No users yet. Create the first site admin with:\n  go run ./cmd/automations admin create --email you@example.com --password 'a long password'\n")
+	}
+	srv := web.New(cfg, keys, db, log)
+	httpServer := &http.Server{
+		Addr:              ":" + strconv.Itoa(cfg.Port),
+		Handler:           srv.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+	}
+	ln, err := net.Listen("tcp", httpServer.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on port %d: %w", cfg.Port, err)
+	}
+	dbKind := "embedded SQLite in " + cfg.DataDir
+	if cfg.DatabaseURL != "" {
+		dbKind = "PostgreSQL"
+	}
+	log.Info("serving", "addr", ln.Addr().String(), "url", cfg.BaseURL, "database", dbKind)
+	errc := make(chan error, 1)
+	go func() { errc <- httpServer.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("http server: %w", err)
+	case <-ctx.Done():
+	}
+	// Shut down in order: stop taking requests, then let in-flight ones finish.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := httpServer.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shut down http server: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func admin(ctx context.Context, cfg web.Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"admin needs a subcommand: create, api-key or reset-password"}
+	}
+	fs := flag.NewFlagSet("admin "+args[0], flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "email")
+	password := fs.String("password", "", "password")
+	name := fs.String("name", "", "name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if strings.TrimSpace(*email) == "" {
+		return usageError{"--email is required"}
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	switch args[0] {
+	case "create":
+		if *password == "" {
+			return usageError{"--password is required"}
+		}
+		u, err := models.CreateUser(ctx, db, models.NewUser{Email: *email, Password: *password, Name: *name, SiteAdmin: true})
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created site admin %s\n", u.Email)
+	case "api-key":
+		u, err := models.UserByEmail(ctx, db, *email)
+		if err != nil {
+			return fmt.Errorf("no user with email %s", *email)
+		}
+		keyName := *name
+		if keyName == "" {
+			keyName = "cli"
+		}
+		key, _, err := models.CreateAPIKey(ctx, db, u.ID, keyName)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "API key for %s (shown once):\n%s\n", u.Email, key)
+	case "reset-password":
+		u, err := models.UserByEmail(ctx, db, *email)
+		if err != nil {
+			return fmt.Errorf("no user with email %s", *email)
+		}
+		if err := models.SetPassword(ctx, db, u.ID, *password); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password reset for %s\n", u.Email)
+	default:
+		return usageError{fmt.Sprintf("unknown admin subcommand %q", args[0])}
+	}
+	return nil
+}

@@ -1,0 +1,54 @@
+// Package handlers holds one file per screen or API resource. A handler
+// parses and validates input, calls models, and renders a views component
+// or JSON. No SQL here.
+package handlers
+
+import (
+	"log/slog"
+
+	"github.com/gorilla/sessions"
+	"gorm.io/gorm"
+)
+
+// SessionName is the cookie holding the signed-in session.
+const SessionName = "automations_session"
+
+// AttemptLimiter slows down password guessing: Allow says whether key may
+// try now (and if not, for how long to wait); Fail records a failed try.
+type AttemptLimiter interface {
+	Allow(key string) (bool, int)
+	Fail(key string)
+	Reset(key string)
+}
+
+// Deps are the handlers' dependencies, built once by web.
+type Deps struct {
+	DB       *gorm.DB
+	Sessions sessions.Store
+	Logger   *slog.Logger
+	Limiter  AttemptLimiter
+	OrgName  string
+	BaseURL  string
+}
+
+// Handler serves every route; its methods are the actions.
+type Handler struct {
+	db       *gorm.DB
+	sessions sessions.Store
+	log      *slog.Logger
+	limiter  AttemptLimiter
+	orgName  string
+	baseURL  string
+}
+
+// New builds the Handler.
+func New(d Deps) *Handler {
+	return &Handler{
+		db:       d.DB,
+		sessions: d.Sessions,
+		log:      d.Logger,
+		limiter:  d.Limiter,
+		orgName:  d.OrgName,
+		baseURL:  d.BaseURL,
+	}
+}

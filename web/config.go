@@ -1,0 +1,147 @@
+// Package web assembles the server: configuration, routes, middleware
+// (session, CSRF, auth, role checks, request logging, recovery) and the
+// embedded static files.
+package web
+
+import (
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/caarlos0/env/v11"
+)
+
+// Config is read once from the environment (12-factor) and passed down as values.
+type Config struct {
+	Port        int    `env:"PORT" envDefault:"8080"`
+	DatabaseURL string `env:"DATABASE_URL"`
+	DataDir     string `env:"DATA_DIR" envDefault:"./data"`
+	OrgName     string `env:"ORG_NAME" envDefault:"org"`
+	BaseURL     string `env:"BASE_URL"`
+	// SecretKey signs session and CSRF cookies; generated under DataDir when unset.
+	SecretKey string `env:"SECRET_KEY"`
+	// EncryptionKey (base64, 32 bytes) encrypts secrets at rest; generated
+	// under DataDir when unset. SecretsKeeperURL (a gocloud.dev/secrets URL,
+	// e.g. awskms://…) takes precedence when set.
+	EncryptionKey    string   `env:"ENCRYPTION_KEY"`
+	SecretsKeeperURL string   `env:"SECRETS_KEEPER_URL"`
+	AllowedTargets   []string `env:"ALLOWED_TARGETS" envSeparator:","`
+
+	SlackClientID     string `env:"SLACK_CLIENT_ID"`
+	SlackClientSecret string `env:"SLACK_CLIENT_SECRET"`
+	SlackAPIURL       string `env:"SLACK_API_URL" envDefault:"https://slack.com"`
+
+	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"16"`
+	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
+}
+
+// LoadConfig parses the environment.
+func LoadConfig() (Config, error) {
+	cfg, err := env.ParseAs[Config]()
+	if err != nil {
+		return Config{}, fmt.Errorf("read configuration: %w", err)
+	}
+	var allowed []string
+	for _, t := range cfg.AllowedTargets {
+		if t = strings.TrimSpace(t); t != "" {
+			allowed = append(allowed, t)
+		}
+	}
+	cfg.AllowedTargets = allowed
+	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = fmt.Sprintf("http://localhost:%d", cfg.Port)
+	}
+	return cfg, nil
+}
+
+// SecureCookies is true when the site is served over https.
+func (c Config) SecureCookies() bool { return strings.HasPrefix(c.BaseURL, "https://") }
+
+// Keys are the secret keys the server needs, from config or DataDir.
+type Keys struct {
+	Session    []byte // HMAC key for cookies
+	Encryption []byte // 32-byte key for secrets at rest
+	// Generated lists the key files created on this start.
+	Generated []string
+}
+
+// LoadKeys returns SECRET_KEY and ENCRYPTION_KEY, creating random ones under
+// DataDir on first start when they are not configured (a single node keeps
+// them across restarts; a cluster must configure both).
+func LoadKeys(cfg Config) (Keys, error) {
+	var k Keys
+	secret := cfg.SecretKey
+	if secret == "" {
+		s, created, err := keyFile(filepath.Join(cfg.DataDir, "secret_key"), func(b []byte) string { return hex.EncodeToString(b) }, 32)
+		if err != nil {
+			return k, err
+		}
+		secret = s
+		if created {
+			k.Generated = append(k.Generated, "secret_key")
+		}
+	}
+	if len(secret) < 16 {
+		return k, errors.New("SECRET_KEY must be at least 16 characters")
+	}
+	k.Session = []byte(secret)
+	enc := cfg.EncryptionKey
+	if enc == "" && cfg.SecretsKeeperURL == "" {
+		s, created, err := keyFile(filepath.Join(cfg.DataDir, "encryption_key"), base64.StdEncoding.EncodeToString, 32)
+		if err != nil {
+			return k, err
+		}
+		enc = s
+		if created {
+			k.Generated = append(k.Generated, "encryption_key")
+		}
+	}
+	if enc != "" {
+		raw, err := base64.StdEncoding.DecodeString(enc)
+		if err != nil || len(raw) != 32 {
+			return k, errors.New("ENCRYPTION_KEY must be 32 bytes in standard base64 (e.g. `openssl rand -base64 32`)")
+		}
+		k.Encryption = raw
+	}
+	return k, nil
+}
+
+func keyFile(path string, encode func([]byte) string, size int) (string, bool, error) {
+	b, err := os.ReadFile(path)
+	if err == nil {
+		return strings.TrimSpace(string(b)), false, nil
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		return "", false, fmt.Errorf("read key %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	raw := make([]byte, size)
+	if _, err := rand.Read(raw); err != nil {
+		return "", false, fmt.Errorf("generate key: %w", err)
+	}
+	s := encode(raw)
+	// O_EXCL: if another process created it first, use theirs.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return keyFile(path, encode, size)
+	}
+	if err != nil {
+		return "", false, fmt.Errorf("write key %s: %w", path, err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString(s + "\n"); err != nil {
+		return "", false, fmt.Errorf("write key %s: %w", path, err)
+	}
+	return s, true, nil
+}
