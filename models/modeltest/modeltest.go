@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"net/url"
 	"os"
-	"path/filepath"
 	"testing"
 
 	"gorm.io/gorm"
@@ -130,7 +129,4 @@ func Member(t testing.TB, db *gorm.DB, team *models.Team, u *models.User, role m
 		t.Fatalf("add %s to %s: %v", u.Email, team.Name, err)
 	}
 }
-
-// TempPath returns a path in a directory removed after the test.
-func TempPath(t testing.TB, name string) string { return filepath.Join(t.TempDir(), name) }
 
