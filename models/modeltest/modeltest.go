@@ -129,4 +129,3 @@ func Member(t testing.TB, db *gorm.DB, team *models.Team, u *models.User, role m
 		t.Fatalf("add %s to %s: %v", u.Email, team.Name, err)
 	}
 }
-
