@@ -24,7 +24,7 @@ type Server struct {
 }
 
 // New wires the routes and middleware. It does not listen.
-func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) *Server {
+func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) {
 	store := sessions.NewCookieStore(keys.Session)
 	store.Options = &sessions.Options{
 		Path:     "/",
@@ -73,7 +73,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) *Server {
 	}))
 	e.StaticFS("/static", static.Files)
 	s.routes()
-	return s
+	return s, nil
 }
 
 // Handler is the http.Handler to serve. Go's cross-origin protection runs

@@ -145,7 +145,10 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	if n, err := models.CountUsers(ctx, db); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create the first site admin with:\n  go run ./cmd/automations admin create --email you@example.com --password 'a long password'\n")
 	}
-	srv := web.New(cfg, keys, db, log)
+	srv, err := web.New(cfg, keys, db, log)
+	if err != nil {
+		return err
+	}
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
 		Handler:           srv.Handler(),

@@ -1,0 +1,72 @@
+package webtest
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// NewBrowser starts headless Chromium (Debian's package; CHROMIUM_PATH
+// overrides /usr/bin/chromium) for one test. The returned context drives a
+// tab; every action under it times out after two minutes.
+func NewBrowser(t testing.TB) context.Context {
+	t.Helper()
+	path := os.Getenv("CHROMIUM_PATH")
+	if path == "" {
+		path = "/usr/bin/chromium"
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("chromium not found at %s (the test command installs it): %v", path, err)
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(path),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.UserDataDir(t.TempDir()),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.WindowSize(1200, 900),
+	}
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelTab := chromedp.NewContext(allocCtx)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	t.Cleanup(func() {
+		cancelTimeout()
+		cancelTab()
+		cancelAlloc()
+	})
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return ctx
+}
+
+// SignIn signs in through the login page in the browser.
+func (a *App) SignIn(t testing.TB, ctx context.Context, email string) {
+	t.Helper()
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(a.URL+"/login"),
+		chromedp.WaitVisible(TestID("login-form")),
+		chromedp.SendKeys(TestID("field-email"), email),
+		chromedp.SendKeys(TestID("field-password"), Password),
+		chromedp.Click(TestID("sign-in")),
+		chromedp.WaitVisible(TestID("nav")),
+	)
+	if err != nil {
+		t.Fatalf("sign in as %s in the browser: %v", email, err)
+	}
+}
+
+// TestID selects the first element with data-testid=id.
+func TestID(id string) chromedp.CSS {
+	return chromedp.CSS(`[data-testid="` + id + `"]`)
+}
