@@ -38,9 +38,11 @@ type Config struct {
 	SlackClientSecret string `env:"SLACK_CLIENT_SECRET"`
 	SlackAPIURL       string `env:"SLACK_API_URL" envDefault:"https://slack.com"`
 
-	WorkerConcurrency int           `env:"WORKER_CONCURRENCY" envDefault:"16"`
-	ShutdownTimeout   time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	LogLevel          string        `env:"LOG_LEVEL" envDefault:"info"`
+	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
+	// RetrySchedule is the wait after each failed attempt, e.g. "10s,30s,2m"; empty: jobs.DefaultRetrySchedule.
+	RetrySchedule   string        `env:"RETRY_SCHEDULE"`
+	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
+	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
 }
 
 // LoadConfig parses the environment.

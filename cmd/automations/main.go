@@ -21,6 +21,7 @@ import (
 
 	"gorm.io/gorm"
 
+	"github.com/automations-dev/automations/jobs"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/web"
 )
@@ -29,6 +30,7 @@ const usage = `usage: automations <command> [flags]
 
 commands:
   serve                                   web server and in-process delivery worker (migrates first)
+  worker                                  delivery worker only (a Procfile worker: line)
   migrate                                 apply pending database migrations and exit
   admin create --email E --password P [--name N]
                                           create a site admin
@@ -59,6 +61,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, cfg, log, stdout)
+	case "worker":
+		err = worker(ctx, cfg, log)
 	case "migrate":
 		err = migrate(ctx, cfg, stdout)
 	case "admin":
@@ -149,6 +153,14 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	runner, err := newRunner(cfg, db, log)
+	if err != nil {
+		return err
+	}
+	runnerCtx, stopRunner := context.WithCancel(context.Background())
+	defer stopRunner()
+	runnerDone := make(chan error, 1)
+	go func() { runnerDone <- runner.Run(runnerCtx) }()
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
 		Handler:           srv.Handler(),
@@ -177,9 +189,49 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	shutdownCtx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	if err := httpServer.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shut down http server: %w", err)
+		log.Error("shut down http server", "err", err)
+	}
+	// Then drain the delivery worker: in-flight attempts finish or are
+	// recorded as interrupted and retried.
+	stopRunner()
+	if err := <-runnerDone; err != nil {
+		return fmt.Errorf("delivery worker: %w", err)
 	}
 	log.Info("stopped")
+	return nil
+}
+
+// newRunner builds the delivery worker with every action.
+func newRunner(cfg web.Config, db *gorm.DB, log *slog.Logger) (*jobs.Runner, error) {
+	schedule, err := jobs.ParseRetrySchedule(cfg.RetrySchedule)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	return jobs.NewRunner(db, map[string]jobs.Action{}, jobs.RunnerConfig{
+		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Concurrency: cfg.WorkerConcurrency,
+		Schedule:    schedule,
+		Grace:       cfg.ShutdownTimeout,
+	}, log), nil
+}
+
+// worker runs only the delivery worker, for scale-out.
+func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	runner, err := newRunner(cfg, db, log)
+	if err != nil {
+		return err
+	}
+	log.Info("worker started", "concurrency", cfg.WorkerConcurrency)
+	if err := runner.Run(ctx); err != nil {
+		return fmt.Errorf("delivery worker: %w", err)
+	}
+	log.Info("worker stopped")
 	return nil
 }
 

@@ -1,0 +1,275 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models"
+)
+
+// Outcome is what an action reports for one attempt.
+type Outcome struct {
+	// Attempt is the record: request (redacted) and response or error.
+	Attempt models.DeliveryAttempt
+	// Err is nil when the action succeeded.
+	Err error
+	// Permanent marks an error no retry can fix (bad configuration).
+	Permanent bool
+	// RetryAfter is the receiver's requested wait, if it sent one.
+	RetryAfter time.Duration
+}
+
+// Action performs one kind of delivery (webhook, Slack, launch).
+type Action interface {
+	Perform(ctx context.Context, d *models.Delivery) Outcome
+}
+
+// RunnerConfig tunes a Runner.
+type RunnerConfig struct {
+	WorkerID    string        // names this process in leases
+	Concurrency int           // attempts in flight at once
+	Lease       time.Duration // how long a claim holds before another worker may take it
+	Poll        time.Duration // fallback wake-up when nothing signals
+	Schedule    RetrySchedule
+	// Grace is how long shutdown waits for in-flight attempts.
+	Grace time.Duration
+}
+
+// Runner claims due deliveries, runs their actions with bounded
+// concurrency, and records outcomes in batches.
+type Runner struct {
+	db      *gorm.DB
+	actions map[string]Action
+	cfg     RunnerConfig
+	log     *slog.Logger
+	wake    chan struct{}
+}
+
+// NewRunner builds a runner for the given actions by action type.
+func NewRunner(db *gorm.DB, actions map[string]Action, cfg RunnerConfig, log *slog.Logger) *Runner {
+	if cfg.Concurrency <= 0 {
+		cfg.Concurrency = 16
+	}
+	if cfg.Lease <= 0 {
+		cfg.Lease = 2 * time.Minute
+	}
+	if cfg.Poll <= 0 {
+		cfg.Poll = time.Second
+	}
+	if cfg.Grace <= 0 {
+		cfg.Grace = 20 * time.Second
+	}
+	if cfg.Schedule.Waits == nil {
+		cfg.Schedule = RetrySchedule{Waits: DefaultRetrySchedule, Jitter: 0.2}
+	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = models.NewDeliveryUID()[4:16]
+	}
+	return &Runner{db: db, actions: actions, cfg: cfg, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Wake tells the runner new deliveries may be due; it never blocks.
+func (r *Runner) Wake() {
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+type finished struct {
+	result models.AttemptResult
+}
+
+// Run works until ctx is cancelled, then stops claiming, lets in-flight
+// attempts finish (up to Grace; a cut-off attempt is recorded as
+// interrupted and retried), records every outcome and returns.
+func (r *Runner) Run(ctx context.Context) error {
+	// Attempts run under their own context so shutdown can give them Grace.
+	workCtx, cancelWork := context.WithCancel(context.Background())
+	defer cancelWork()
+
+	slots := make(chan struct{}, r.cfg.Concurrency)
+	results := make(chan finished, r.cfg.Concurrency)
+	var inFlight sync.WaitGroup
+	recorderDone := make(chan struct{})
+	go func() {
+		defer close(recorderDone)
+		r.record(results)
+	}()
+
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+loop:
+	for {
+		free := r.cfg.Concurrency - len(slots)
+		claimed := 0
+		if free > 0 {
+			ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, free, r.cfg.Lease)
+			if err != nil && ctx.Err() == nil {
+				r.log.Error("claim deliveries", "err", err)
+			}
+			claimed = len(ds)
+			for i := range ds {
+				slots <- struct{}{}
+				inFlight.Add(1)
+				go func(d models.Delivery) {
+					defer inFlight.Done()
+					defer func() { <-slots }()
+					results <- finished{r.attempt(workCtx, &d)}
+				}(ds[i])
+			}
+		}
+		if claimed > 0 && claimed == free {
+			// Full batch: there may be more due; claim again once a slot frees.
+			select {
+			case <-ctx.Done():
+				break loop
+			case slots <- struct{}{}:
+				<-slots
+			}
+			continue
+		}
+		if claimed > 0 {
+			continue
+		}
+		r.resetTimer(ctx, timer)
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-r.wake:
+		case <-timer.C:
+		}
+	}
+
+	// Shutdown: wait for in-flight attempts, cutting them off after Grace.
+	done := make(chan struct{})
+	go func() { inFlight.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(r.cfg.Grace):
+		cancelWork()
+		<-done
+	}
+	close(results)
+	<-recorderDone
+	return nil
+}
+
+// resetTimer sleeps until the next delivery is due, at most Poll.
+func (r *Runner) resetTimer(ctx context.Context, timer *time.Timer) {
+	wait := r.cfg.Poll
+	if next, ok, err := models.NextDueAt(ctx, r.db); err == nil && ok {
+		if d := time.Until(next); d < wait {
+			wait = max(d, time.Millisecond)
+		}
+	}
+	if !timer.Stop() {
+		select {
+		case <-timer.C:
+		default:
+		}
+	}
+	timer.Reset(wait)
+}
+
+// attempt runs one delivery's action and decides its next state.
+func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.AttemptResult {
+	started := time.Now().UTC()
+	var out Outcome
+	action, ok := r.actions[d.ActionType]
+	if !ok {
+		out = Outcome{Err: fmt.Errorf("no action runs %q deliveries", d.ActionType), Permanent: true}
+	} else {
+		out = safePerform(ctx, action, d)
+	}
+	if out.Attempt.StartedAt.IsZero() {
+		out.Attempt.StartedAt = started
+	}
+	if out.Attempt.DurationMS == 0 {
+		out.Attempt.DurationMS = time.Since(started).Milliseconds()
+	}
+	out.Attempt.Number = d.Attempts
+	res := models.AttemptResult{DeliveryID: d.ID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt}
+	switch {
+	case out.Err == nil:
+		res.State = models.DeliverySucceeded
+	case errors.Is(out.Err, context.Canceled) && ctx.Err() != nil:
+		res.Attempt.Error = "interrupted by worker shutdown: " + out.Err.Error()
+		res.State, res.NextAttemptAt = models.DeliveryRetrying, time.Now().UTC()
+	default:
+		if res.Attempt.Error == "" {
+			res.Attempt.Error = out.Err.Error()
+		}
+		next, retry := r.cfg.Schedule.Next(time.Now().UTC(), d.Attempts, out.RetryAfter)
+		if out.Permanent || !retry {
+			res.State = models.DeliveryFailed
+		} else {
+			res.State, res.NextAttemptAt = models.DeliveryRetrying, next
+		}
+	}
+	return res
+}
+
+// safePerform turns a panicking action into a failed attempt.
+func safePerform(ctx context.Context, a Action, d *models.Delivery) (out Outcome) {
+	defer func() {
+		if p := recover(); p != nil {
+			out = Outcome{Err: fmt.Errorf("action panicked: %v", p)}
+		}
+	}()
+	return a.Perform(ctx, d)
+}
+
+// record writes outcomes in batches: whatever has arrived while the
+// previous batch was being written goes into the next transaction.
+func (r *Runner) record(results <-chan finished) {
+	const maxBatch = 256
+	batch := make([]models.AttemptResult, 0, maxBatch)
+	for f := range results {
+		batch = append(batch[:0], f.result)
+	drain:
+		for len(batch) < maxBatch {
+			select {
+			case more, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more.result)
+			default:
+				break drain
+			}
+		}
+		r.flush(batch)
+	}
+}
+
+func (r *Runner) flush(batch []models.AttemptResult) {
+	// Outcomes must be stored even during shutdown, so not under ctx.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for try := 0; ; try++ {
+		err := models.CompleteAttempts(ctx, r.db, batch)
+		if err == nil {
+			break
+		}
+		if try == 3 || ctx.Err() != nil {
+			// The leases expire and the deliveries are attempted again:
+			// at least once, never lost.
+			r.log.Error("record delivery outcomes; they will be retried when their leases expire", "count", len(batch), "err", err)
+			return
+		}
+		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
+	}
+	for _, res := range batch {
+		if res.State == models.DeliveryRetrying {
+			r.Wake()
+			break
+		}
+	}
+}

@@ -1,0 +1,255 @@
+package models
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// DeliveryState is where a delivery is in its life:
+// queued → running → succeeded | retrying (→ running …) | failed.
+type DeliveryState string
+
+// Delivery states.
+const (
+	DeliveryQueued    DeliveryState = "queued"
+	DeliveryRunning   DeliveryState = "running"
+	DeliverySucceeded DeliveryState = "succeeded"
+	DeliveryRetrying  DeliveryState = "retrying"
+	DeliveryFailed    DeliveryState = "failed"
+)
+
+// Delivery is one automation's action for one event: the row is the queue
+// entry (what to send, when, who holds it) and the summary of what happened.
+// Everything needed to act is copied in when the event matches, so editing
+// or deleting the automation later does not change or cancel it.
+type Delivery struct {
+	ID              int64         `gorm:"column:id;primaryKey" json:"-"`
+	UID             string        `gorm:"column:uid" json:"id"`
+	EventID         int64         `gorm:"column:event_id" json:"event_id"`
+	AutomationID    *int64        `gorm:"column:automation_id" json:"automation_id"`
+	AutomationName  string        `gorm:"column:automation_name" json:"automation_name"`
+	ActionType      string        `gorm:"column:action_type" json:"action_type"`
+	TeamID          int64         `gorm:"column:team_id" json:"-"`
+	WebhookID       *int64        `gorm:"column:webhook_id" json:"-"`
+	PayloadTemplate string        `gorm:"column:payload_template" json:"-"`
+	ActionConfig    string        `gorm:"column:action_config" json:"-"`
+	State           DeliveryState `gorm:"column:state" json:"state"`
+	Attempts        int           `gorm:"column:attempts" json:"attempts"`
+	NextAttemptAt   time.Time     `gorm:"column:next_attempt_at" json:"next_attempt_at"`
+	LeaseUntil      *time.Time    `gorm:"column:lease_until" json:"-"`
+	LeasedBy        string        `gorm:"column:leased_by" json:"-"`
+	LastStatus      *int          `gorm:"column:last_status" json:"last_status"`
+	LastError       string        `gorm:"column:last_error" json:"last_error"`
+	CreatedAt       time.Time     `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt       time.Time     `gorm:"column:updated_at" json:"updated_at"`
+	CompletedAt     *time.Time    `gorm:"column:completed_at" json:"completed_at"`
+}
+
+// TableName maps Delivery to its table.
+func (Delivery) TableName() string { return "deliveries" }
+
+// InFlight reports whether the delivery may still be attempted.
+func (d *Delivery) InFlight() bool {
+	return d.State == DeliveryQueued || d.State == DeliveryRunning || d.State == DeliveryRetrying
+}
+
+// DeliveryAttempt is the record of one try: the request as sent (secrets
+// redacted) and the response or error.
+type DeliveryAttempt struct {
+	ID                int64      `gorm:"column:id;primaryKey" json:"-"`
+	DeliveryID        int64      `gorm:"column:delivery_id" json:"-"`
+	Number            int        `gorm:"column:number" json:"number"`
+	StartedAt         time.Time  `gorm:"column:started_at" json:"started_at"`
+	DurationMS        int64      `gorm:"column:duration_ms" json:"duration_ms"`
+	RequestURL        string     `gorm:"column:request_url" json:"request_url"`
+	RequestHeaders    string     `gorm:"column:request_headers" json:"request_headers"`
+	RequestBody       string     `gorm:"column:request_body" json:"request_body"`
+	ResponseStatus    *int       `gorm:"column:response_status" json:"response_status"`
+	ResponseHeaders   string     `gorm:"column:response_headers" json:"response_headers"`
+	ResponseBody      string     `gorm:"column:response_body" json:"response_body"`
+	ResponseTruncated bool       `gorm:"column:response_truncated" json:"response_truncated"`
+	Error             string     `gorm:"column:error" json:"error"`
+	Outcome           string     `gorm:"column:outcome" json:"outcome"`
+	NextAttemptAt     *time.Time `gorm:"column:next_attempt_at" json:"next_attempt_at"`
+}
+
+// TableName maps DeliveryAttempt to its table.
+func (DeliveryAttempt) TableName() string { return "delivery_attempts" }
+
+// NewDeliveryUID makes the stable id receivers see in every attempt.
+func NewDeliveryUID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return "dlv_" + hex.EncodeToString(b)
+}
+
+// ClaimDue leases up to limit deliveries that are due (queued or retrying
+// with next_attempt_at passed) or whose lease expired (a worker died
+// mid-attempt), in one statement. Safe with many workers: on Postgres the
+// inner SELECT … FOR UPDATE SKIP LOCKED hands each row to one claimer; on
+// SQLite the UPDATE runs under the database's single write lock.
+func ClaimDue(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
+	now := time.Now().UTC()
+	lock := ""
+	if Dialect(db) == "postgres" {
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
+WHERE id IN (
+  SELECT id FROM deliveries
+  WHERE (state IN ('queued', 'retrying') AND next_attempt_at <= ?) OR (state = 'running' AND lease_until < ?)
+  ORDER BY next_attempt_at LIMIT ?` + lock + `)
+RETURNING *`
+	var out []Delivery
+	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, now, limit).Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// AttemptResult is what a worker reports after trying a delivery.
+type AttemptResult struct {
+	DeliveryID int64
+	WorkerID   string
+	Attempt    DeliveryAttempt
+	// State is the delivery's new state: succeeded, retrying or failed.
+	State DeliveryState
+	// NextAttemptAt is when to retry (State retrying).
+	NextAttemptAt time.Time
+}
+
+// CompleteAttempts records a batch of attempts in one transaction: one
+// commit for many deliveries is what lets the runner keep up with a fast
+// receiver. A result whose lease was taken over by another worker (it ran
+// past the lease) still records its attempt but does not change the state.
+func CompleteAttempts(ctx context.Context, db *gorm.DB, results []AttemptResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now := time.Now().UTC()
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		attempts := make([]DeliveryAttempt, len(results))
+		for i, r := range results {
+			attempts[i] = r.Attempt
+			attempts[i].DeliveryID = r.DeliveryID
+			attempts[i].Outcome = string(r.State)
+			if r.State == DeliveryRetrying {
+				next := r.NextAttemptAt
+				attempts[i].NextAttemptAt = &next
+			}
+		}
+		if err := tx.CreateInBatches(attempts, 100).Error; err != nil {
+			return fmt.Errorf("record attempts: %w", err)
+		}
+		for _, r := range results {
+			updates := map[string]any{
+				"state": string(r.State), "lease_until": nil, "leased_by": "",
+				"last_status": r.Attempt.ResponseStatus, "last_error": r.Attempt.Error, "updated_at": now,
+			}
+			switch r.State {
+			case DeliveryRetrying:
+				updates["next_attempt_at"] = r.NextAttemptAt
+			case DeliverySucceeded, DeliveryFailed:
+				updates["completed_at"] = now
+			}
+			err := tx.Model(&Delivery{}).
+				Where("id = ? AND state = 'running' AND leased_by = ?", r.DeliveryID, r.WorkerID).
+				Updates(updates).Error
+			if err != nil {
+				return fmt.Errorf("update delivery %d: %w", r.DeliveryID, err)
+			}
+		}
+		return nil
+	})
+}
+
+// NextDueAt is when the earliest waiting delivery or lease comes due;
+// ok is false when nothing waits.
+func NextDueAt(ctx context.Context, db *gorm.DB) (time.Time, bool, error) {
+	var row struct {
+		Due   *time.Time `gorm:"column:due"`
+		Lease *time.Time `gorm:"column:lease"`
+	}
+	err := db.WithContext(ctx).Raw(`SELECT
+  (SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('queued', 'retrying')) AS due,
+  (SELECT MIN(lease_until) FROM deliveries WHERE state = 'running') AS lease`).Scan(&row).Error
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)
+	}
+	var next time.Time
+	for _, t := range []*time.Time{row.Due, row.Lease} {
+		if t != nil && (next.IsZero() || t.Before(next)) {
+			next = *t
+		}
+	}
+	return next, !next.IsZero(), nil
+}
+
+// Redeliver queues a finished delivery for a new attempt now. A delivery
+// still in flight is left alone (it will be attempted anyway).
+func Redeliver(ctx context.Context, db *gorm.DB, deliveryID int64) error {
+	now := time.Now().UTC()
+	res := db.WithContext(ctx).Model(&Delivery{}).
+		Where("id = ? AND state IN ('succeeded', 'failed')", deliveryID).
+		Updates(map[string]any{"state": string(DeliveryQueued), "next_attempt_at": now, "completed_at": nil, "updated_at": now})
+	if res.Error != nil {
+		return fmt.Errorf("redeliver %d: %w", deliveryID, res.Error)
+	}
+	if res.RowsAffected == 0 {
+		var d Delivery
+		if err := db.WithContext(ctx).First(&d, "id = ?", deliveryID).Error; err != nil {
+			return notFound(err, "delivery")
+		}
+		return Conflict("state", "this delivery is still %s; it will be attempted again anyway", d.State)
+	}
+	return nil
+}
+
+// DeliveryByUID loads a delivery by its public id.
+func DeliveryByUID(ctx context.Context, db *gorm.DB, uid string) (*Delivery, error) {
+	var d Delivery
+	if err := db.WithContext(ctx).First(&d, "uid = ?", uid).Error; err != nil {
+		return nil, notFound(err, "delivery")
+	}
+	return &d, nil
+}
+
+// DeliveryWithAttempts is a delivery and its attempts, oldest first.
+type DeliveryWithAttempts struct {
+	Delivery
+	AttemptList []DeliveryAttempt `json:"attempts_detail"`
+}
+
+// DeliveriesOfAutomation lists an automation's newest deliveries with their attempts.
+func DeliveriesOfAutomation(ctx context.Context, db *gorm.DB, automationID int64, limit int) ([]DeliveryWithAttempts, error) {
+	var ds []Delivery
+	err := db.WithContext(ctx).Where("automation_id = ?", automationID).Order("id DESC").Limit(limit).Find(&ds).Error
+	if err != nil {
+		return nil, fmt.Errorf("list deliveries: %w", err)
+	}
+	out := make([]DeliveryWithAttempts, len(ds))
+	if len(ds) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, len(ds))
+	index := map[int64]int{}
+	for i, d := range ds {
+		ids[i] = d.ID
+		index[d.ID] = i
+		out[i].Delivery = d
+	}
+	var attempts []DeliveryAttempt
+	if err := db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, number").Find(&attempts).Error; err != nil {
+		return nil, fmt.Errorf("list attempts: %w", err)
+	}
+	for _, a := range attempts {
+		i := index[a.DeliveryID]
+		out[i].AttemptList = append(out[i].AttemptList, a)
+	}
+	return out, nil
+}
