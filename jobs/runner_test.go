@@ -286,3 +286,50 @@ func TestRetryScheduleParse(t *testing.T) {
 		t.Fatal("retry after the schedule ran out")
 	}
 }
+
+// An idle runner (its poll an hour away) is woken by new work: on
+// PostgreSQL by a NOTIFY committed with the deliveries, which reaches every
+// worker process; on the embedded database by Wake after the commit.
+func TestIdleRunnerIsWokenByNewDeliveries(t *testing.T) {
+	tdb := modeltest.New(t)
+	db := tdb.DB
+	recv := newReceiver(t, nil)
+	r := jobs.NewRunner(db, map[string]jobs.Action{"post": postAction{newSender(t), recv.server.URL}},
+		jobs.RunnerConfig{Poll: time.Hour}, quietLog())
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if tdb.URL != "" {
+		go jobs.ListenForDeliveries(ctx, tdb.URL, r, quietLog())
+	}
+	done := make(chan struct{})
+	go func() { r.Run(ctx); close(done) }()
+	enqueueAndSignal := func() models.Delivery {
+		var d []models.Delivery
+		err := db.Transaction(func(tx *gorm.DB) error {
+			d = enqueue(t, tx, 1)
+			if tdb.URL != "" {
+				return tx.Exec("NOTIFY " + jobs.NotifyChannel).Error
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tdb.URL == "" {
+			r.Wake()
+		}
+		return d[0]
+	}
+	for i := 0; i < 3; i++ {
+		d := enqueueAndSignal()
+		deadline := time.Now().Add(20 * time.Second)
+		for recv.counts()[d.UID] == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery %d not sent within 20s of its signal (poll is 1h)", i)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	cancel()
+	<-done
+}

@@ -161,6 +161,9 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
 	go func() { runnerDone <- runner.Run(runnerCtx) }()
+	if cfg.DatabaseURL != "" {
+		go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner, log)
+	}
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
 		Handler:           srv.Handler(),
@@ -226,6 +229,9 @@ func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 	runner, err := newRunner(cfg, db, log)
 	if err != nil {
 		return err
+	}
+	if cfg.DatabaseURL != "" {
+		go jobs.ListenForDeliveries(ctx, cfg.DatabaseURL, runner, log)
 	}
 	log.Info("worker started", "concurrency", cfg.WorkerConcurrency)
 	if err := runner.Run(ctx); err != nil {
