@@ -6,12 +6,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-)
 
-// NotifyChannel is the PostgreSQL channel on which a committed event with
-// deliveries wakes every worker process. The NOTIFY is issued inside the
-// event's transaction, and PostgreSQL delivers it only if that commits.
-const NotifyChannel = "automations_deliveries"
+	"github.com/automations-dev/automations/models"
+)
 
 // ListenForDeliveries wakes r whenever another process (or this one)
 // commits new deliveries on the PostgreSQL at databaseURL. It reconnects
@@ -39,7 +36,7 @@ func listen(ctx context.Context, databaseURL string, r *Runner) error {
 		return err
 	}
 	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+NotifyChannel); err != nil {
+	if _, err := conn.Exec(ctx, "LISTEN "+models.DeliveryNotifyChannel); err != nil {
 		return err
 	}
 	// Anything committed while we were connecting is found by this wake.

@@ -308,7 +308,7 @@ func TestIdleRunnerIsWokenByNewDeliveries(t *testing.T) {
 		err := db.Transaction(func(tx *gorm.DB) error {
 			d = enqueue(t, tx, 1)
 			if tdb.URL != "" {
-				return tx.Exec("NOTIFY " + jobs.NotifyChannel).Error
+				return tx.Exec("NOTIFY " + models.DeliveryNotifyChannel).Error
 			}
 			return nil
 		})

@@ -1,0 +1,162 @@
+package models
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// ScopeType is what an automation watches.
+type ScopeType string
+
+// Scopes (DESIGN.md §4): a registry (all its collections, also future
+// ones), one registry collection, or a project with an optional collection filter.
+const (
+	ScopeProject            ScopeType = "project"
+	ScopeRegistry           ScopeType = "registry"
+	ScopeRegistryCollection ScopeType = "registry_collection"
+)
+
+// Event types (DESIGN.md §5).
+const (
+	EventCreateArtifact   = "CREATE_ARTIFACT"
+	EventAddArtifactAlias = "ADD_ARTIFACT_ALIAS"
+	EventLinkArtifact     = "LINK_ARTIFACT"
+)
+
+// Action types.
+const (
+	ActionWebhook = "webhook"
+	ActionSlack   = "slack"
+	ActionLaunch  = "launch"
+)
+
+// EventTypesFor lists the events an automation of scope s can watch.
+func EventTypesFor(s ScopeType) []string {
+	if s == ScopeProject {
+		return []string{EventCreateArtifact, EventAddArtifactAlias}
+	}
+	return []string{EventLinkArtifact, EventAddArtifactAlias}
+}
+
+// Automation fires an action when a matching event happens.
+type Automation struct {
+	ID           int64     `gorm:"column:id;primaryKey"`
+	Name         string    `gorm:"column:name"`
+	Description  string    `gorm:"column:description"`
+	Enabled      bool      `gorm:"column:enabled"`
+	ScopeType    ScopeType `gorm:"column:scope_type"`
+	ProjectID    *int64    `gorm:"column:project_id"`
+	RegistryID   *int64    `gorm:"column:registry_id"`
+	CollectionID *int64    `gorm:"column:collection_id"`
+	EventType    string    `gorm:"column:event_type"`
+	AliasRegex   string    `gorm:"column:alias_regex"`
+	ActionType   string    `gorm:"column:action_type"`
+	TeamID       int64     `gorm:"column:team_id"`
+	WebhookID    *int64    `gorm:"column:webhook_id"`
+	Payload      string    `gorm:"column:payload"`
+	ActionConfig string    `gorm:"column:action_config"`
+	CreatedBy    int64     `gorm:"column:created_by"`
+	CreatedAt    time.Time `gorm:"column:created_at"`
+	UpdatedAt    time.Time `gorm:"column:updated_at"`
+}
+
+// TableName maps Automation to its table.
+func (Automation) TableName() string { return "automations" }
+
+// CompileAliasRegex compiles an alias regex (RE2) so that it must match the
+// whole alias: "prod" matches "prod" but not "production".
+func CompileAliasRegex(expr string) (*regexp.Regexp, error) {
+	if expr == "" {
+		return nil, Invalid("alias_regex", "is required for ADD_ARTIFACT_ALIAS: e.g. production or ^(prod|staging)$")
+	}
+	if len(expr) > 500 {
+		return nil, Invalid("alias_regex", "must be at most 500 characters")
+	}
+	re, err := regexp.Compile(`^(?:` + expr + `)$`)
+	if err != nil {
+		return nil, Invalid("alias_regex", "is not a valid regular expression: %v", err)
+	}
+	return re, nil
+}
+
+// MatchTarget is what matching needs to know about an event.
+type MatchTarget struct {
+	Type         string
+	ProjectID    *int64 // set for project events
+	RegistryID   *int64 // set for registry events
+	CollectionID int64
+	Alias        string // the alias added, for ADD_ARTIFACT_ALIAS
+}
+
+// MatchAutomations returns the enabled automations that fire for ev. The
+// query reads only the candidates of the event's scope (partial indexes
+// automations_project_match / automations_registry_match), so its cost does
+// not grow with automations elsewhere.
+func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Automation, error) {
+	var candidates []Automation
+	q := tx.WithContext(ctx).Where("enabled AND event_type = ?", ev.Type)
+	switch {
+	case ev.ProjectID != nil:
+		q = q.Where("project_id = ? AND scope_type = ? AND (collection_id IS NULL OR collection_id = ?)",
+			*ev.ProjectID, ScopeProject, ev.CollectionID)
+	case ev.RegistryID != nil:
+		q = q.Where("registry_id = ? AND (scope_type = ? OR (scope_type = ? AND collection_id = ?))",
+			*ev.RegistryID, ScopeRegistry, ScopeRegistryCollection, ev.CollectionID)
+	default:
+		return nil, fmt.Errorf("match automations: event has no scope")
+	}
+	if err := q.Order("id").Find(&candidates).Error; err != nil {
+		return nil, fmt.Errorf("match automations: %w", err)
+	}
+	if ev.Type != EventAddArtifactAlias {
+		return candidates, nil
+	}
+	matched := candidates[:0]
+	for _, a := range candidates {
+		re, err := CompileAliasRegex(a.AliasRegex)
+		if err == nil && re.MatchString(ev.Alias) {
+			matched = append(matched, a)
+		}
+	}
+	return matched, nil
+}
+
+// DeliveryNotifyChannel is the PostgreSQL channel on which committed
+// deliveries wake every worker process; PostgreSQL delivers a NOTIFY only
+// when the transaction that issued it commits.
+const DeliveryNotifyChannel = "automations_deliveries"
+
+// EnqueueDeliveries writes one queued delivery per matching automation, in
+// tx: the event's own transaction, so deliveries exist exactly when the
+// event does. It returns how many were queued; on PostgreSQL it also
+// issues the NOTIFY that wakes workers when tx commits.
+func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTarget) (int, error) {
+	autos, err := MatchAutomations(ctx, tx, ev)
+	if err != nil || len(autos) == 0 {
+		return 0, err
+	}
+	now := time.Now().UTC()
+	ds := make([]Delivery, len(autos))
+	for i, a := range autos {
+		id := a.ID
+		ds[i] = Delivery{
+			UID: NewDeliveryUID(), EventID: eventID, AutomationID: &id, AutomationName: a.Name,
+			ActionType: a.ActionType, TeamID: a.TeamID, WebhookID: a.WebhookID,
+			PayloadTemplate: a.Payload, ActionConfig: a.ActionConfig,
+			State: DeliveryQueued, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
+		}
+	}
+	if err := tx.WithContext(ctx).Create(&ds).Error; err != nil {
+		return 0, fmt.Errorf("queue deliveries: %w", err)
+	}
+	if Dialect(tx) == "postgres" {
+		if err := tx.WithContext(ctx).Exec("NOTIFY " + DeliveryNotifyChannel).Error; err != nil {
+			return 0, fmt.Errorf("notify workers: %w", err)
+		}
+	}
+	return len(ds), nil
+}

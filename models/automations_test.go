@@ -1,0 +1,185 @@
+package models_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/modeltest"
+)
+
+type matchFixture struct {
+	db       *gorm.DB
+	team     *models.Team
+	user     *models.User
+	registry *models.Registry
+}
+
+func newMatchFixture(t testing.TB) *matchFixture {
+	db := modeltest.Open(t)
+	u := modeltest.User(t, db, "a@example.com", true)
+	team := modeltest.Team(t, db, "ml", u)
+	reg, err := models.CreateRegistry(context.Background(), db, "models", "", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &matchFixture{db: db, team: team, user: u, registry: reg}
+}
+
+func ptr(v int64) *int64 { return &v }
+
+func (f *matchFixture) automation(t testing.TB, a models.Automation) models.Automation {
+	t.Helper()
+	a.TeamID, a.CreatedBy, a.ActionType = f.team.ID, f.user.ID, models.ActionWebhook
+	if a.Name == "" {
+		a.Name = "auto"
+	}
+	a.ActionConfig = "{}"
+	now := time.Now().UTC()
+	a.CreatedAt, a.UpdatedAt = now, now
+	if err := f.db.Create(&a).Error; err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+func TestMatchAutomations(t *testing.T) {
+	f := newMatchFixture(t)
+	reg := f.registry.ID
+	all := f.automation(t, models.Automation{Name: "project, any collection", Enabled: true, ScopeType: models.ScopeProject, ProjectID: ptr(1), EventType: models.EventCreateArtifact})
+	filtered := f.automation(t, models.Automation{Name: "project, collection 7", Enabled: true, ScopeType: models.ScopeProject, ProjectID: ptr(1), CollectionID: ptr(7), EventType: models.EventCreateArtifact})
+	f.automation(t, models.Automation{Name: "disabled", Enabled: false, ScopeType: models.ScopeProject, ProjectID: ptr(1), EventType: models.EventCreateArtifact})
+	f.automation(t, models.Automation{Name: "other project", Enabled: true, ScopeType: models.ScopeProject, ProjectID: ptr(2), EventType: models.EventCreateArtifact})
+	prod := f.automation(t, models.Automation{Name: "alias prod", Enabled: true, ScopeType: models.ScopeProject, ProjectID: ptr(1), EventType: models.EventAddArtifactAlias, AliasRegex: "prod"})
+	regAll := f.automation(t, models.Automation{Name: "registry link", Enabled: true, ScopeType: models.ScopeRegistry, RegistryID: &reg, EventType: models.EventLinkArtifact})
+	regColl := f.automation(t, models.Automation{Name: "registry collection 9 link", Enabled: true, ScopeType: models.ScopeRegistryCollection, RegistryID: &reg, CollectionID: ptr(9), EventType: models.EventLinkArtifact})
+	regAlias := f.automation(t, models.Automation{Name: "registry alias", Enabled: true, ScopeType: models.ScopeRegistry, RegistryID: &reg, EventType: models.EventAddArtifactAlias, AliasRegex: "staging|prod(-v[0-9]+)?"})
+
+	cases := []struct {
+		name string
+		ev   models.MatchTarget
+		want []int64
+	}{
+		{"create in collection 7", models.MatchTarget{Type: models.EventCreateArtifact, ProjectID: ptr(1), CollectionID: 7}, []int64{all.ID, filtered.ID}},
+		{"create in collection 8", models.MatchTarget{Type: models.EventCreateArtifact, ProjectID: ptr(1), CollectionID: 8}, []int64{all.ID}},
+		{"alias prod", models.MatchTarget{Type: models.EventAddArtifactAlias, ProjectID: ptr(1), CollectionID: 8, Alias: "prod"}, []int64{prod.ID}},
+		{"alias production is not a whole match", models.MatchTarget{Type: models.EventAddArtifactAlias, ProjectID: ptr(1), CollectionID: 8, Alias: "production"}, nil},
+		{"link into collection 9", models.MatchTarget{Type: models.EventLinkArtifact, RegistryID: &reg, CollectionID: 9}, []int64{regAll.ID, regColl.ID}},
+		{"link into a new collection", models.MatchTarget{Type: models.EventLinkArtifact, RegistryID: &reg, CollectionID: 10}, []int64{regAll.ID}},
+		{"registry alias prod-v2", models.MatchTarget{Type: models.EventAddArtifactAlias, RegistryID: &reg, CollectionID: 9, Alias: "prod-v2"}, []int64{regAlias.ID}},
+		{"registry alias prod-vx", models.MatchTarget{Type: models.EventAddArtifactAlias, RegistryID: &reg, CollectionID: 9, Alias: "prod-vx"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := models.MatchAutomations(context.Background(), f.db, c.ev)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, a := range got {
+				ids = append(ids, a.ID)
+			}
+			if fmt.Sprint(ids) != fmt.Sprint(c.want) {
+				t.Fatalf("matched %v, want %v", ids, c.want)
+			}
+		})
+	}
+}
+
+// Deliveries are written in the event's transaction: if it rolls back,
+// there are none.
+func TestEnqueueDeliveriesFollowsTheTransaction(t *testing.T) {
+	f := newMatchFixture(t)
+	f.automation(t, models.Automation{Enabled: true, ScopeType: models.ScopeProject, ProjectID: ptr(1), EventType: models.EventCreateArtifact, Payload: `{"a": 1}`})
+	ev := models.MatchTarget{Type: models.EventCreateArtifact, ProjectID: ptr(1), CollectionID: 1}
+	boom := errors.New("the mutation failed")
+	err := f.db.Transaction(func(tx *gorm.DB) error {
+		n, err := models.EnqueueDeliveries(context.Background(), tx, 1, ev)
+		if err != nil || n != 1 {
+			t.Fatalf("enqueue: %d %v", n, err)
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatal(err)
+	}
+	var count int64
+	f.db.Model(&models.Delivery{}).Count(&count)
+	if count != 0 {
+		t.Fatalf("%d deliveries survived the rollback", count)
+	}
+	err = f.db.Transaction(func(tx *gorm.DB) error {
+		_, err := models.EnqueueDeliveries(context.Background(), tx, 1, ev)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d models.Delivery
+	if err := f.db.First(&d).Error; err != nil || d.State != models.DeliveryQueued || d.PayloadTemplate != `{"a": 1}` || d.UID == "" {
+		t.Fatalf("delivery %+v, %v", d, err)
+	}
+}
+
+func TestAliasRegexMustCompile(t *testing.T) {
+	for _, bad := range []string{"", "(", "a{2,1}", "[z-a]"} {
+		var ve *models.ValidationError
+		if _, err := models.CompileAliasRegex(bad); !errors.As(err, &ve) || ve.Field != "alias_regex" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+}
+
+// BenchmarkMatch10k matches one event against 10,000 automations spread
+// over 1,000 projects and 100 registries: the scope index keeps the read to
+// the event's own few candidates.
+func BenchmarkMatch10k(b *testing.B) {
+	f := newMatchFixture(b)
+	now := time.Now().UTC()
+	var regIDs []int64
+	for i := 0; i < 100; i++ {
+		r, err := models.CreateRegistry(context.Background(), f.db, fmt.Sprintf("r%d", i), "", f.user)
+		if err != nil {
+			b.Fatal(err)
+		}
+		regIDs = append(regIDs, r.ID)
+	}
+	autos := make([]models.Automation, 0, 10000)
+	for i := 0; i < 10000; i++ {
+		a := models.Automation{Name: "a", Enabled: true, TeamID: f.team.ID, CreatedBy: f.user.ID, ActionType: models.ActionWebhook,
+			ActionConfig: "{}", CreatedAt: now, UpdatedAt: now}
+		switch i % 4 {
+		case 0, 1:
+			a.ScopeType, a.ProjectID, a.EventType = models.ScopeProject, ptr(int64(i%1000)), models.EventCreateArtifact
+		case 2:
+			a.ScopeType, a.ProjectID, a.EventType, a.AliasRegex = models.ScopeProject, ptr(int64(i%1000)), models.EventAddArtifactAlias, "prod|staging"
+		case 3:
+			a.ScopeType, a.RegistryID, a.EventType = models.ScopeRegistry, &regIDs[i%100], models.EventLinkArtifact
+		}
+		autos = append(autos, a)
+	}
+	if err := f.db.CreateInBatches(autos, 500).Error; err != nil {
+		b.Fatal(err)
+	}
+	if models.Dialect(f.db) == "postgres" {
+		f.db.Exec("ANALYZE automations")
+	}
+	events := []models.MatchTarget{
+		{Type: models.EventCreateArtifact, ProjectID: ptr(500), CollectionID: 1},
+		{Type: models.EventAddArtifactAlias, ProjectID: ptr(502), CollectionID: 1, Alias: "prod"},
+		{Type: models.EventLinkArtifact, RegistryID: &regIDs[3], CollectionID: 1},
+	}
+	ctx := context.Background()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		got, err := models.MatchAutomations(ctx, f.db, events[i%len(events)])
+		if err != nil || len(got) == 0 {
+			b.Fatalf("%d matches, %v", len(got), err)
+		}
+	}
+}
