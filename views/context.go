@@ -118,3 +118,31 @@ func timeOrDash(t *time.Time) string {
 func apiKeyRevokeURL(id int64) string {
 	return "/settings/api-keys/" + strconv.FormatInt(id, 10) + "/revoke"
 }
+
+func stepClass(current, step int) string {
+	switch {
+	case current == step:
+		return "step active"
+	case current > step:
+		return "step done"
+	}
+	return "step"
+}
+
+func automationURL(id int64) string { return "/automations/" + strconv.FormatInt(id, 10) }
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
+}
+
+func anyInFlight(ds []models.DeliveryWithAttempts) bool {
+	for _, d := range ds {
+		if d.InFlight() {
+			return true
+		}
+	}
+	return false
+}
