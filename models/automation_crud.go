@@ -1,0 +1,200 @@
+package models
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models/payload"
+)
+
+// AutomationSpec is an automation as a user describes it, with names
+// already resolved to ids by the caller (who also checked the roles).
+type AutomationSpec struct {
+	Name         string
+	Description  string
+	Enabled      bool
+	Scope        ScopeType
+	ProjectID    *int64
+	RegistryID   *int64
+	CollectionID *int64 // project: optional filter; registry_collection: required
+	EventType    string
+	AliasRegex   string
+	ActionType   string
+	TeamID       int64
+	WebhookID    *int64
+	Payload      string
+	ActionConfig string
+	// PayloadContext says what the chosen webhook offers (access token,
+	// granted secrets), for validating Payload.
+	PayloadContext payload.Context
+}
+
+// Validate checks everything that does not need the database; errors name
+// the field to fix.
+func (s *AutomationSpec) Validate() error {
+	s.Name = strings.TrimSpace(s.Name)
+	if s.Name == "" {
+		return Invalid("name", "is required")
+	}
+	if len(s.Name) > 100 {
+		return Invalid("name", "must be at most 100 characters")
+	}
+	if len(s.Description) > 2000 {
+		return Invalid("description", "must be at most 2000 characters")
+	}
+	switch s.Scope {
+	case ScopeProject:
+		if s.ProjectID == nil {
+			return Invalid("scope.project", "is required")
+		}
+	case ScopeRegistry:
+		if s.RegistryID == nil {
+			return Invalid("scope.registry", "is required")
+		}
+	case ScopeRegistryCollection:
+		if s.RegistryID == nil || s.CollectionID == nil {
+			return Invalid("scope.collection", "is required")
+		}
+	default:
+		return Invalid("scope.type", "%q is not a scope: use project, registry or registry_collection", s.Scope)
+	}
+	if !slices.Contains(EventTypesFor(s.Scope), s.EventType) {
+		return Invalid("event.type", "%q does not apply to a %s automation: use %s",
+			s.EventType, strings.ReplaceAll(string(s.Scope), "_", " "), strings.Join(EventTypesFor(s.Scope), " or "))
+	}
+	if s.EventType == EventAddArtifactAlias {
+		if _, err := CompileAliasRegex(s.AliasRegex); err != nil {
+			return err
+		}
+	} else {
+		s.AliasRegex = ""
+	}
+	switch s.ActionType {
+	case ActionWebhook:
+		if s.WebhookID == nil {
+			return Invalid("action.webhook", "choose a webhook of the team")
+		}
+		s.PayloadContext.EventType = payload.EventType(s.EventType)
+		if strings.TrimSpace(s.Payload) == "" {
+			return Invalid("action.payload", "is required: a JSON document, e.g. from a template")
+		}
+		if err := payload.Validate(s.Payload, s.PayloadContext); err != nil {
+			return Invalid("action.payload", "%s", err.Error())
+		}
+	case ActionSlack, ActionLaunch:
+		// Validated by their own specs (Slack and launch issue).
+	default:
+		return Invalid("action.type", "%q is not an action: use webhook", s.ActionType)
+	}
+	if s.ActionConfig == "" {
+		s.ActionConfig = "{}"
+	}
+	return nil
+}
+
+func (s *AutomationSpec) apply(a *Automation) {
+	a.Name, a.Description, a.Enabled = s.Name, strings.TrimSpace(s.Description), s.Enabled
+	a.ScopeType, a.ProjectID, a.RegistryID, a.CollectionID = s.Scope, s.ProjectID, s.RegistryID, s.CollectionID
+	a.EventType, a.AliasRegex = s.EventType, s.AliasRegex
+	a.ActionType, a.TeamID, a.WebhookID, a.Payload, a.ActionConfig = s.ActionType, s.TeamID, s.WebhookID, s.Payload, s.ActionConfig
+}
+
+// CreateAutomation validates and stores a new automation.
+func CreateAutomation(ctx context.Context, db *gorm.DB, s AutomationSpec, creator *User) (*Automation, error) {
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	a := &Automation{CreatedBy: creator.ID}
+	s.apply(a)
+	if err := db.WithContext(ctx).Create(a).Error; err != nil {
+		return nil, fmt.Errorf("create automation: %w", err)
+	}
+	return a, nil
+}
+
+// UpdateAutomation validates and replaces an automation's configuration.
+// Deliveries already queued keep what they were queued with.
+func UpdateAutomation(ctx context.Context, db *gorm.DB, a *Automation, s AutomationSpec) error {
+	if err := s.Validate(); err != nil {
+		return err
+	}
+	s.apply(a)
+	a.UpdatedAt = time.Now().UTC()
+	if err := db.WithContext(ctx).Save(a).Error; err != nil {
+		return fmt.Errorf("update automation: %w", err)
+	}
+	return nil
+}
+
+// SetAutomationEnabled turns an automation on or off.
+func SetAutomationEnabled(ctx context.Context, db *gorm.DB, id int64, enabled bool) error {
+	err := db.WithContext(ctx).Model(&Automation{}).Where("id = ?", id).
+		Updates(map[string]any{"enabled": enabled, "updated_at": time.Now().UTC()}).Error
+	if err != nil {
+		return fmt.Errorf("enable automation: %w", err)
+	}
+	return nil
+}
+
+// DeleteAutomation removes an automation; its queued deliveries still go
+// out ("actions in progress are not affected"), keeping their snapshot.
+func DeleteAutomation(ctx context.Context, db *gorm.DB, id int64) error {
+	if err := db.WithContext(ctx).Delete(&Automation{}, "id = ?", id).Error; err != nil {
+		return fmt.Errorf("delete automation: %w", err)
+	}
+	return nil
+}
+
+// AutomationByID loads an automation.
+func AutomationByID(ctx context.Context, db *gorm.DB, id int64) (*Automation, error) {
+	var a Automation
+	if err := db.WithContext(ctx).First(&a, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "automation")
+	}
+	return &a, nil
+}
+
+// AutomationListing is an automation with its last delivery's state.
+type AutomationListing struct {
+	Automation
+	LastState string `gorm:"column:last_state"`
+}
+
+// ListAutomations lists the automations of a project (projectID) or of a
+// registry (registryID; collectionID narrows to those that apply to it).
+func ListAutomations(ctx context.Context, db *gorm.DB, projectID, registryID, collectionID *int64) ([]AutomationListing, error) {
+	q := db.WithContext(ctx).Table("automations AS a").Select(`a.*, COALESCE((SELECT d.state FROM deliveries d
+		WHERE d.automation_id = a.id ORDER BY d.id DESC LIMIT 1), '') AS last_state`)
+	switch {
+	case projectID != nil:
+		q = q.Where("a.project_id = ?", *projectID)
+	case registryID != nil && collectionID != nil:
+		q = q.Where("a.registry_id = ? AND (a.scope_type = ? OR a.collection_id = ?)", *registryID, ScopeRegistry, *collectionID)
+	case registryID != nil:
+		q = q.Where("a.registry_id = ?", *registryID)
+	default:
+		return nil, errors.New("list automations: no scope")
+	}
+	var out []AutomationListing
+	if err := q.Order("a.name, a.id").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list automations: %w", err)
+	}
+	return out, nil
+}
+
+// AutomationNamesUsingWebhook names the automations that use a webhook, so
+// deleting it can be refused with their names.
+func AutomationNamesUsingWebhook(ctx context.Context, db *gorm.DB, webhookID int64) ([]string, error) {
+	var names []string
+	err := db.WithContext(ctx).Model(&Automation{}).Where("webhook_id = ?", webhookID).Order("name").Pluck("name", &names).Error
+	if err != nil {
+		return nil, fmt.Errorf("automations using webhook: %w", err)
+	}
+	return names, nil
+}
