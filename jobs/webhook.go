@@ -1,0 +1,132 @@
+package jobs
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/payload"
+)
+
+// ResolvedWebhook is a webhook's endpoint and its secrets in plaintext, read
+// when sending so that secrets are never stored with the delivery.
+type ResolvedWebhook struct {
+	URL           string
+	AccessToken   string
+	SigningSecret string
+	Secrets       map[string]string // granted secrets by name
+}
+
+// WebhookAction sends a delivery's rendered payload to its webhook.
+type WebhookAction struct {
+	Sender *sender.Sender
+	// Event loads the event's variable snapshot.
+	Event func(ctx context.Context, eventID int64) (*models.Event, error)
+	// Webhook resolves the webhook and decrypts its secrets.
+	Webhook func(ctx context.Context, teamID, webhookID int64) (*ResolvedWebhook, error)
+}
+
+// Perform renders, sends and reports one attempt.
+func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome {
+	var out Outcome
+	if d.WebhookID == nil {
+		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
+	}
+	ev, err := a.Event(ctx, d.EventID)
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
+	}
+	wh, err := a.Webhook(ctx, d.TeamID, *d.WebhookID)
+	if errors.Is(err, models.ErrNotFound) {
+		return Outcome{Err: errors.New("the webhook was deleted"), Permanent: true}
+	}
+	if err != nil {
+		return Outcome{Err: fmt.Errorf("load webhook: %w", err)}
+	}
+	vars := ev.PayloadVars(d.AutomationName)
+	names := make([]string, 0, len(wh.Secrets))
+	for n := range wh.Secrets {
+		names = append(names, n)
+	}
+	redacted, _ := payload.RenderRedacted(d.PayloadTemplate, vars, names)
+	out.Attempt = models.DeliveryAttempt{
+		RequestURL:     wh.URL,
+		RequestHeaders: requestHeaders(wh),
+		RequestBody:    string(redacted),
+	}
+	body, err := payload.Render(d.PayloadTemplate, vars, wh.Secrets, wh.AccessToken)
+	if err != nil {
+		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
+		return out
+	}
+	resp, err := a.Sender.Send(ctx, sender.Request{
+		URL: wh.URL, Body: body, AccessToken: wh.AccessToken, SigningSecret: wh.SigningSecret,
+		DeliveryID: d.UID, Timestamp: time.Now(),
+	})
+	out.Attempt.DurationMS = resp.Duration.Milliseconds()
+	if err != nil {
+		out.Err = err
+		// A blocked endpoint stays blocked; retrying cannot help.
+		out.Permanent = errors.Is(err, sender.ErrBlocked) || errors.Is(err, sender.ErrInvalidURL)
+		return out
+	}
+	status := resp.Status
+	out.Attempt.ResponseStatus = &status
+	out.Attempt.ResponseHeaders = formatHeaders(resp.Headers)
+	out.Attempt.ResponseBody = string(resp.Body)
+	out.Attempt.ResponseTruncated = resp.Truncated
+	if status < 200 || status > 299 {
+		out.Err = fmt.Errorf("the endpoint answered %d %s", status, http.StatusText(status))
+		out.RetryAfter = parseRetryAfter(resp.Headers.Get("Retry-After"), time.Now())
+	}
+	return out
+}
+
+// requestHeaders is what history shows of the request: never a secret.
+func requestHeaders(wh *ResolvedWebhook) string {
+	lines := []string{"Content-Type: application/json"}
+	if wh.AccessToken != "" {
+		lines = append(lines, "Authorization: Bearer "+payload.Redacted)
+	}
+	if wh.SigningSecret != "" {
+		lines = append(lines, "X-Wandb-Signature: <HMAC-SHA256 of the body>", "webhook-signature: <v1 signature>")
+	}
+	return strings.Join(lines, "\n")
+}
+
+func formatHeaders(h http.Header) string {
+	keys := make([]string, 0, len(h))
+	for k := range h {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		for _, v := range h[k] {
+			b.WriteString(k + ": " + v + "\n")
+		}
+	}
+	return strings.TrimRight(b.String(), "\n")
+}
+
+// parseRetryAfter reads delta-seconds or an HTTP date.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
