@@ -10,27 +10,21 @@ import (
 	"strings"
 	"time"
 
+	"gorm.io/gorm"
+
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/secretbox"
 )
 
-// ResolvedWebhook is a webhook's endpoint and its secrets in plaintext, read
-// when sending so that secrets are never stored with the delivery.
-type ResolvedWebhook struct {
-	URL           string
-	AccessToken   string
-	SigningSecret string
-	Secrets       map[string]string // granted secrets by name
-}
-
-// WebhookAction sends a delivery's rendered payload to its webhook.
+// WebhookAction sends a delivery's rendered payload to its webhook. The
+// webhook and its secrets are read and decrypted at send time, so secrets
+// are never stored with the delivery.
 type WebhookAction struct {
-	Sender *sender.Sender
-	// Event loads the event's variable snapshot.
-	Event func(ctx context.Context, eventID int64) (*models.Event, error)
-	// Webhook resolves the webhook and decrypts its secrets.
-	Webhook func(ctx context.Context, teamID, webhookID int64) (*ResolvedWebhook, error)
+	DB      *gorm.DB
+	Secrets *secretbox.Box
+	Sender  *sender.Sender
 }
 
 // Perform renders, sends and reports one attempt.
@@ -39,11 +33,11 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	if d.WebhookID == nil {
 		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
 	}
-	ev, err := a.Event(ctx, d.EventID)
+	ev, err := models.EventByID(ctx, a.DB, d.EventID)
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
 	}
-	wh, err := a.Webhook(ctx, d.TeamID, *d.WebhookID)
+	wh, err := models.ResolveWebhook(ctx, a.DB, a.Secrets, d.TeamID, *d.WebhookID)
 	if errors.Is(err, models.ErrNotFound) {
 		return Outcome{Err: errors.New("the webhook was deleted"), Permanent: true}
 	}
@@ -90,7 +84,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 }
 
 // requestHeaders is what history shows of the request: never a secret.
-func requestHeaders(wh *ResolvedWebhook) string {
+func requestHeaders(wh *models.ResolvedWebhook) string {
 	lines := []string{"Content-Type: application/json"}
 	if wh.AccessToken != "" {
 		lines = append(lines, "Authorization: Bearer "+payload.Redacted)

@@ -39,6 +39,9 @@ type Config struct {
 	SlackAPIURL       string `env:"SLACK_API_URL" envDefault:"https://slack.com"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
+	// WorkerLease is how long a worker holds a delivery it claimed; if it
+	// dies mid-attempt, another worker takes the delivery after this.
+	WorkerLease time.Duration `env:"WORKER_LEASE" envDefault:"2m"`
 	// RetrySchedule is the wait after each failed attempt, e.g. "10s,30s,2m"; empty: jobs.DefaultRetrySchedule.
 	RetrySchedule   string        `env:"RETRY_SCHEDULE"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`

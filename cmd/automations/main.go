@@ -153,16 +153,25 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
-	runner, err := newRunner(cfg, db, log)
-	if err != nil {
-		return err
-	}
+	// The in-process delivery worker; WORKER_CONCURRENCY=0 makes a web-only
+	// process (deliveries then need a `worker`).
 	runnerCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
-	go func() { runnerDone <- runner.Run(runnerCtx) }()
-	if cfg.DatabaseURL != "" {
-		go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner, log)
+	if cfg.WorkerConcurrency > 0 {
+		runner, err := web.NewWorker(ctx, cfg, keys, db, log)
+		if err != nil {
+			return err
+		}
+		defer runner.Close()
+		srv.SetWake(runner.Wake)
+		go func() { runnerDone <- runner.Run(runnerCtx) }()
+		if cfg.DatabaseURL != "" {
+			go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner.Runner, log)
+		}
+	} else {
+		log.Info("in-process delivery worker off (WORKER_CONCURRENCY=0)")
+		runnerDone <- nil
 	}
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
@@ -204,21 +213,6 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	return nil
 }
 
-// newRunner builds the delivery worker with every action.
-func newRunner(cfg web.Config, db *gorm.DB, log *slog.Logger) (*jobs.Runner, error) {
-	schedule, err := jobs.ParseRetrySchedule(cfg.RetrySchedule)
-	if err != nil {
-		return nil, err
-	}
-	host, _ := os.Hostname()
-	return jobs.NewRunner(db, map[string]jobs.Action{}, jobs.RunnerConfig{
-		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
-		Concurrency: cfg.WorkerConcurrency,
-		Schedule:    schedule,
-		Grace:       cfg.ShutdownTimeout,
-	}, log), nil
-}
-
 // worker runs only the delivery worker, for scale-out.
 func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 	db, err := openDB(ctx, cfg)
@@ -226,12 +220,20 @@ func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 		return err
 	}
 	defer closeDB(db)
-	runner, err := newRunner(cfg, db, log)
+	if cfg.WorkerConcurrency < 1 {
+		return usageError{"worker needs WORKER_CONCURRENCY of at least 1"}
+	}
+	keys, err := web.LoadKeys(cfg)
 	if err != nil {
 		return err
 	}
+	runner, err := web.NewWorker(ctx, cfg, keys, db, log)
+	if err != nil {
+		return err
+	}
+	defer runner.Close()
 	if cfg.DatabaseURL != "" {
-		go jobs.ListenForDeliveries(ctx, cfg.DatabaseURL, runner, log)
+		go jobs.ListenForDeliveries(ctx, cfg.DatabaseURL, runner.Runner, log)
 	}
 	log.Info("worker started", "concurrency", cfg.WorkerConcurrency)
 	if err := runner.Run(ctx); err != nil {

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -45,6 +46,10 @@ func WithAllowedTargets(targets ...string) Option {
 	return func(c *web.Config) { c.AllowedTargets = append(c.AllowedTargets, targets...) }
 }
 
+// WithoutWorker starts no in-process delivery worker (WORKER_CONCURRENCY=0,
+// as for a web-only process), for tests that run worker processes.
+func WithoutWorker() Option { return func(c *web.Config) { c.WorkerConcurrency = 0 } }
+
 // WithConfig edits the configuration freely.
 func WithConfig(f func(*web.Config)) Option { return Option(f) }
 
@@ -59,6 +64,7 @@ func Start(t testing.TB, opts ...Option) *App {
 		OrgName:           "org",
 		BaseURL:           "http://" + ts.Listener.Addr().String(),
 		WorkerConcurrency: 4,
+		ShutdownTimeout:   5 * time.Second,
 		SlackAPIURL:       "http://127.0.0.1:1",
 	}
 	for _, o := range opts {
@@ -69,10 +75,34 @@ func Start(t testing.TB, opts ...Option) *App {
 	if err != nil {
 		t.Fatalf("build server: %v", err)
 	}
+	// The delivery worker runs in-process as under `serve`, woken by the
+	// server after each committed event.
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(ts.Close)
+	if cfg.WorkerConcurrency > 0 {
+		startWorker(t, cfg, keys, db.DB, srv)
+	}
 	return &App{URL: ts.URL, DB: db.DB, Database: db, Config: cfg, Keys: keys}
+}
+
+// startWorker runs the delivery worker in-process until the test ends.
+func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, srv *web.Server) {
+	worker, err := web.NewWorker(context.Background(), cfg, keys, db, testLogger(t))
+	if err != nil {
+		t.Fatalf("build worker: %v", err)
+	}
+	srv.SetWake(worker.Wake)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("delivery worker: %v", err)
+		}
+		_ = worker.Close()
+	})
 }
 
 func randomBytes(n int) []byte {

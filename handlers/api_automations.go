@@ -1,0 +1,288 @@
+package handlers
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/models"
+)
+
+// automationJSON is an automation as the API returns it.
+type automationJSON struct {
+	ID int64 `json:"id"`
+	automationInput
+	LastDeliveryState string    `json:"last_delivery_state,omitempty"`
+	CreatedAt         time.Time `json:"created_at"`
+	UpdatedAt         time.Time `json:"updated_at"`
+}
+
+func (h *Handler) automationJSON(ctx context.Context, a *models.Automation, scope *automationScope, lastState string) (automationJSON, error) {
+	in, err := h.automationInputOf(ctx, a, scope)
+	return automationJSON{ID: a.ID, automationInput: in, LastDeliveryState: lastState, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}, err
+}
+
+// APIAutomationCreate is POST /api/v1/automations.
+func (h *Handler) APIAutomationCreate(c echo.Context) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	var in automationInput
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	scope, err := h.resolveScope(ctx, u, in.Scope)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(u) {
+		return Forbidden()
+	}
+	spec, err := h.automationSpec(ctx, u, scope, in)
+	if err != nil {
+		return err
+	}
+	a, err := models.CreateAutomation(ctx, h.db, spec, u)
+	if err != nil {
+		return err
+	}
+	out, err := h.automationJSON(ctx, a, scope, "")
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, out)
+}
+
+// APIAutomationsList is GET /api/v1/automations: the automations of one
+// scope (?project=team/project or ?registry=name[&collection=name]), or of
+// every project and registry the caller can see.
+func (h *Handler) APIAutomationsList(c echo.Context) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	var scopes []*automationScope
+	switch {
+	case c.QueryParam("project") != "":
+		s, err := h.resolveScope(ctx, u, scopeNames{Type: string(models.ScopeProject), Project: c.QueryParam("project")})
+		if err != nil {
+			return err
+		}
+		scopes = append(scopes, s)
+	case c.QueryParam("registry") != "":
+		n := scopeNames{Type: string(models.ScopeRegistry), Registry: c.QueryParam("registry"), Collection: c.QueryParam("collection")}
+		if n.Collection != "" {
+			n.Type = string(models.ScopeRegistryCollection)
+		}
+		s, err := h.resolveScope(ctx, u, n)
+		if err != nil {
+			return err
+		}
+		scopes = append(scopes, s)
+	default:
+		var err error
+		if scopes, err = h.visibleScopes(ctx, u); err != nil {
+			return err
+		}
+	}
+	out := []automationJSON{}
+	for _, s := range scopes {
+		list, err := h.listAutomations(ctx, s)
+		if err != nil {
+			return err
+		}
+		for i := range list {
+			a := &list[i]
+			as, err := h.scopeOf(ctx, u, &a.Automation)
+			if err != nil {
+				return err
+			}
+			j, err := h.automationJSON(ctx, &a.Automation, as, a.LastState)
+			if err != nil {
+				return err
+			}
+			out = append(out, j)
+		}
+	}
+	return c.JSON(http.StatusOK, map[string]any{"automations": out})
+}
+
+// visibleScopes is every project and registry u can view.
+func (h *Handler) visibleScopes(ctx context.Context, u *models.User) ([]*automationScope, error) {
+	var out []*automationScope
+	projects, err := models.ProjectsOf(ctx, h.db, u)
+	if err != nil {
+		return nil, err
+	}
+	for i := range projects {
+		p := &projects[i]
+		out = append(out, &automationScope{Type: models.ScopeProject, Project: &p.Project,
+			Team: &models.Team{ID: p.TeamID, Name: p.TeamName}, Role: p.Role})
+	}
+	regs, err := models.RegistriesOf(ctx, h.db, u)
+	if err != nil {
+		return nil, err
+	}
+	for i := range regs {
+		r := &regs[i]
+		out = append(out, &automationScope{Type: models.ScopeRegistry, Registry: &r.Registry, Role: r.Role})
+	}
+	return out, nil
+}
+
+// listAutomations lists a scope's automations: a project's, a registry's
+// (all of them) or those that apply to one registry collection.
+func (h *Handler) listAutomations(ctx context.Context, s *automationScope) ([]models.AutomationListing, error) {
+	switch {
+	case s.Project != nil:
+		return models.ListAutomations(ctx, h.db, &s.Project.ID, nil, nil)
+	case s.Type == models.ScopeRegistryCollection:
+		return models.ListAutomations(ctx, h.db, nil, &s.Registry.ID, &s.Collection.ID)
+	default:
+		return models.ListAutomations(ctx, h.db, nil, &s.Registry.ID, nil)
+	}
+}
+
+// loadAutomation reads the automation named by the :id parameter and its
+// scope; one the caller cannot view is not found.
+func (h *Handler) loadAutomation(c echo.Context) (*models.Automation, *automationScope, error) {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, nil, models.ErrNotFound
+	}
+	a, err := models.AutomationByID(ctx, h.db, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope, err := h.scopeOf(ctx, u, a)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !scope.CanView(u) {
+		return nil, nil, models.ErrNotFound
+	}
+	return a, scope, nil
+}
+
+// APIAutomationGet is GET /api/v1/automations/:id.
+func (h *Handler) APIAutomationGet(c echo.Context) error {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	out, err := h.automationJSON(c.Request().Context(), a, scope, "")
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// APIAutomationUpdate is PATCH /api/v1/automations/:id: the fields sent
+// replace the stored ones; the scope cannot move.
+func (h *Handler) APIAutomationUpdate(c echo.Context) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(u) {
+		return Forbidden()
+	}
+	in, err := h.automationInputOf(ctx, a, scope)
+	if err != nil {
+		return err
+	}
+	before := in.Scope
+	if err := bindJSON(c, &in); err != nil {
+		return err
+	}
+	if in.Scope != before {
+		return models.Invalid("scope", "an automation's scope cannot change: create a new automation instead")
+	}
+	spec, err := h.automationSpec(ctx, u, scope, in)
+	if err != nil {
+		return err
+	}
+	if err := models.UpdateAutomation(ctx, h.db, a, spec); err != nil {
+		return err
+	}
+	out, err := h.automationJSON(ctx, a, scope, "")
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, out)
+}
+
+// APIAutomationDelete is DELETE /api/v1/automations/:id. Queued deliveries
+// still go out.
+func (h *Handler) APIAutomationDelete(c echo.Context) error {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(CurrentUser(c)) {
+		return Forbidden()
+	}
+	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}
+
+// deliveryHistoryLimit is how many deliveries history shows.
+const deliveryHistoryLimit = 50
+
+// APIAutomationDeliveries is GET /api/v1/automations/:id/deliveries.
+func (h *Handler) APIAutomationDeliveries(c echo.Context) error {
+	a, _, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	ds, err := models.DeliveriesOfAutomation(c.Request().Context(), h.db, a.ID, deliveryHistoryLimit)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]any{"deliveries": ds})
+}
+
+// APIRedeliver is POST /api/v1/deliveries/:id/redeliver (the delivery's
+// public id): queue a finished delivery for a new attempt.
+func (h *Handler) APIRedeliver(c echo.Context) error {
+	d, _, _, err := h.redeliver(c)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, d)
+}
+
+// redeliver checks that the caller administers the delivery's automation
+// and queues a new attempt.
+func (h *Handler) redeliver(c echo.Context) (*models.Delivery, *models.Automation, *automationScope, error) {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	d, err := models.DeliveryByUID(ctx, h.db, c.Param("id"))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if d.AutomationID == nil {
+		return nil, nil, nil, models.ErrNotFound // its automation was deleted: nobody owns it any more
+	}
+	a, err := models.AutomationByID(ctx, h.db, *d.AutomationID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	scope, err := h.scopeOf(ctx, u, a)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if !scope.CanView(u) {
+		return nil, nil, nil, models.ErrNotFound
+	}
+	if !scope.CanAdmin(u) {
+		return nil, nil, nil, Forbidden()
+	}
+	if err := models.Redeliver(ctx, h.db, d.ID); err != nil {
+		return nil, nil, nil, err
+	}
+	h.wakeDeliveries()
+	d, err = models.DeliveryByUID(ctx, h.db, d.UID)
+	return d, a, scope, err
+}

@@ -1,0 +1,471 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/views"
+)
+
+// eventLabels are the seeds' names for the events in the wizard.
+var eventLabels = map[string]string{
+	models.EventCreateArtifact:   "A new version of an artifact is created",
+	models.EventAddArtifactAlias: "An artifact alias is added",
+	models.EventLinkArtifact:     "A new artifact is linked to a registered model",
+}
+
+// wizardFields are the wizard's form fields: the API's fields by step.
+var wizardFields = []struct {
+	form, api string
+	step      int
+}{
+	{"event_type", "event.type", 1},
+	{"alias_regex", "alias_regex", 1},
+	{"collection_filter", "scope.collection", 1},
+	{"team", "action.team", 2},
+	{"action_type", "action.type", 2},
+	{"webhook", "action.webhook", 2},
+	{"payload", "action.payload", 2},
+	{"name", "name", 3},
+	{"description", "description", 3},
+	{"enabled", "enabled", 3},
+}
+
+// ProjectAutomationNew is GET and POST /projects/:team/:project/automations/new.
+func (h *Handler) ProjectAutomationNew(c echo.Context) error {
+	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeProject), Project: c.Param("team") + "/" + c.Param("project")})
+}
+
+// RegistryAutomationNew is GET and POST /registries/:registry/automations/new.
+func (h *Handler) RegistryAutomationNew(c echo.Context) error {
+	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeRegistry), Registry: c.Param("registry")})
+}
+
+// RegistryCollectionAutomationNew is GET and POST
+// /registries/:registry/collections/:collection/automations/new.
+func (h *Handler) RegistryCollectionAutomationNew(c echo.Context) error {
+	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeRegistryCollection),
+		Registry: c.Param("registry"), Collection: c.Param("collection")})
+}
+
+func (h *Handler) newAutomationWizard(c echo.Context, n scopeNames) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	scope, err := h.resolveScope(ctx, u, n)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(u) {
+		return Forbidden()
+	}
+	w := wizard{scope: scope, postURL: scope.NewURL(), title: "Create automation", submit: "Create automation"}
+	if c.Request().Method == http.MethodGet {
+		form := views.NewForm()
+		form.Values["enabled"] = "on"
+		if events := models.EventTypesFor(scope.Type); len(events) > 0 {
+			form.Values["event_type"] = events[0]
+		}
+		return h.renderWizard(c, w, form, 1, http.StatusOK)
+	}
+	return h.wizardStep(c, w)
+}
+
+// AutomationEdit is GET and POST /automations/:id/edit.
+func (h *Handler) AutomationEdit(c echo.Context) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(u) {
+		return Forbidden()
+	}
+	w := wizard{scope: scope, existing: a, postURL: automationURL(a.ID) + "/edit", title: "Edit automation " + a.Name, submit: "Save automation"}
+	if c.Request().Method == http.MethodGet {
+		in, err := h.automationInputOf(ctx, a, scope)
+		if err != nil {
+			return err
+		}
+		form := views.NewForm()
+		form.Values = map[string]string{
+			"event_type": in.Event.Type, "alias_regex": in.Event.AliasRegex, "collection_filter": "",
+			"team": in.Action.Team, "action_type": in.Action.Type, "webhook": in.Action.Webhook, "payload": in.Action.Payload,
+			"name": in.Name, "description": in.Description, "enabled": "off",
+		}
+		if a.Enabled {
+			form.Values["enabled"] = "on"
+		}
+		if a.ScopeType == models.ScopeProject && scope.Collection != nil {
+			form.Values["collection_filter"] = scope.Collection.Name
+		}
+		return h.renderWizard(c, w, form, 1, http.StatusOK)
+	}
+	return h.wizardStep(c, w)
+}
+
+// wizard is one run of the Create (or Edit) automation wizard.
+type wizard struct {
+	scope    *automationScope
+	existing *models.Automation // nil when creating
+	postURL  string
+	title    string
+	submit   string
+}
+
+// wizardStep handles a POST of the wizard: refresh the current step (a
+// select changed), insert a template, move to another step (checking the
+// steps being left) or save.
+func (h *Handler) wizardStep(c echo.Context, w wizard) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	form := views.NewForm()
+	for _, f := range wizardFields {
+		form.Values[f.form] = c.FormValue(f.form)
+	}
+	step, _ := strconv.Atoi(c.FormValue("step"))
+	step = min(max(step, 1), 3)
+	if step == 3 && form.Values["enabled"] == "" {
+		form.Values["enabled"] = "off" // an unchecked box sends nothing
+	}
+	if c.FormValue("refresh") != "" {
+		return h.renderWizard(c, w, form, step, http.StatusOK)
+	}
+	if c.FormValue("use_template") != "" {
+		for _, t := range payload.Templates() {
+			if t.ID == c.FormValue("template") {
+				form.Values["payload"] = t.Body
+			}
+		}
+		return h.renderWizard(c, w, form, 2, http.StatusOK)
+	}
+	target := 3
+	if g := c.FormValue("go"); g != "save" {
+		target, _ = strconv.Atoi(g)
+		target = min(max(target, 1), 3)
+		if target <= step {
+			return h.renderWizard(c, w, form, target, http.StatusOK)
+		}
+	}
+	spec, err := h.wizardSpec(ctx, u, w.scope, form, target)
+	if err == nil && c.FormValue("go") == "save" {
+		var saved *models.Automation
+		if w.existing == nil {
+			saved, err = models.CreateAutomation(ctx, h.db, spec, u)
+		} else {
+			saved, err = w.existing, models.UpdateAutomation(ctx, h.db, w.existing, spec)
+		}
+		if err == nil {
+			h.flash(c, "success", "Automation "+saved.Name+" saved.")
+			return redirect(c, automationURL(saved.ID))
+		}
+	}
+	if err == nil {
+		return h.renderWizard(c, w, form, target, http.StatusOK)
+	}
+	field, message, status, ok := wizardError(err)
+	if !ok {
+		return err
+	}
+	errStep := 3
+	for _, f := range wizardFields {
+		if f.api == field {
+			field, errStep = f.form, f.step
+		}
+	}
+	form.Errors[field] = message
+	return h.renderWizard(c, w, form, errStep, status)
+}
+
+// wizardError turns a validation, conflict or field-bound error into what
+// the form shows.
+func wizardError(err error) (field, message string, status int, ok bool) {
+	if errs, status, ok := fieldErrors(err); ok {
+		for f, m := range errs {
+			return f, m, status, true
+		}
+	}
+	var he *Error
+	if errors.As(err, &he) && he.Field != "" {
+		return he.Field, he.Message, he.Status, true
+	}
+	return "", "", 0, false
+}
+
+// wizardSpec checks the steps before upTo and builds the spec: step 1 the
+// event (and collection filter), step 2 the action and payload, step 3
+// everything.
+func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automationScope, form views.Form, upTo int) (models.AutomationSpec, error) {
+	s := *scope
+	if s.Type == models.ScopeProject {
+		s.Collection = nil
+		if name := form.Value("collection_filter"); name != "" {
+			col, err := models.CollectionInProject(ctx, h.db, s.Project.ID, name)
+			if err != nil {
+				return models.AutomationSpec{}, models.Invalid("scope.collection", "the project has no collection named %q", name)
+			}
+			s.Collection = col
+		}
+	}
+	enabled := form.Value("enabled") != "off"
+	in := automationInput{
+		Name: form.Value("name"), Description: form.Value("description"), Enabled: &enabled,
+		Event:  eventInput{Type: form.Value("event_type"), AliasRegex: form.Value("alias_regex")},
+		Action: actionInput{Type: form.Value("action_type"), Team: form.Value("team"), Webhook: form.Value("webhook"), Payload: form.Value("payload")},
+	}
+	// Step 1: the event alone.
+	probe := models.AutomationSpec{Name: "-", Scope: s.Type, EventType: in.Event.Type, AliasRegex: in.Event.AliasRegex, ActionType: "-"}
+	s.apply(&probe)
+	if err := probe.Validate(); err != nil && !isField(err, "action.type") {
+		return probe, err
+	}
+	if upTo < 3 {
+		return probe, nil
+	}
+	spec, err := h.automationSpec(ctx, u, &s, in)
+	if err != nil {
+		return spec, err
+	}
+	// Step 2: the payload, before Details asks for a name.
+	probe = spec
+	probe.Name = "-"
+	if err := probe.Validate(); err != nil {
+		return spec, err
+	}
+	if form.Value("go") != "save" {
+		return spec, nil
+	}
+	return spec, spec.Validate()
+}
+
+func isField(err error, field string) bool {
+	var ve *models.ValidationError
+	return errors.As(err, &ve) && ve.Field == field
+}
+
+// renderWizard shows the wizard at step: the whole page, or just the form
+// for htmx.
+func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, status int) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	p := views.WizardProps{
+		Title: w.title, ScopeLabel: w.scope.Label(), Step: step, PostURL: w.postURL, CancelURL: w.scope.ListURL(),
+		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
+	}
+	if w.existing != nil {
+		p.CancelURL = automationURL(w.existing.ID)
+	}
+	for _, e := range models.EventTypesFor(w.scope.Type) {
+		p.Events = append(p.Events, views.Option{Value: e, Label: eventLabels[e] + " (" + e + ")"})
+	}
+	if w.scope.Type == models.ScopeProject {
+		cols, err := models.CollectionsOfProject(ctx, h.db, w.scope.Project.ID)
+		if err != nil {
+			return err
+		}
+		for _, col := range cols {
+			p.Collections = append(p.Collections, views.Option{Value: col.Name, Label: col.Name + " (" + col.Type + ")"})
+		}
+	}
+	teams, err := models.TeamsOf(ctx, h.db, u)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if models.CanWrite(u, t.Role) {
+			p.Teams = append(p.Teams, views.Option{Value: t.Name, Label: t.Name})
+		}
+	}
+	if form.Values["team"] == "" && len(p.Teams) > 0 {
+		form.Values["team"] = p.Teams[0].Value
+	}
+	if team, err := models.TeamByName(ctx, h.db, form.Value("team")); err == nil {
+		hooks, err := models.WebhooksOf(ctx, h.db, team.ID)
+		if err != nil {
+			return err
+		}
+		for _, wh := range hooks {
+			p.Webhooks = append(p.Webhooks, views.Option{Value: wh.Name, Label: wh.Name + " (" + wh.URL + ")"})
+		}
+	}
+	if isHTMX(c) {
+		return h.Render(c, status, views.AutomationWizard(p))
+	}
+	return h.Render(c, status, views.AutomationWizardPage(p))
+}
+
+// ProjectAutomations is GET /projects/:team/:project/automations.
+func (h *Handler) ProjectAutomations(c echo.Context) error {
+	return h.renderAutomationList(c, scopeNames{Type: string(models.ScopeProject), Project: c.Param("team") + "/" + c.Param("project")})
+}
+
+// RegistryAutomations is GET /registries/:registry/automations.
+func (h *Handler) RegistryAutomations(c echo.Context) error {
+	return h.renderAutomationList(c, scopeNames{Type: string(models.ScopeRegistry), Registry: c.Param("registry")})
+}
+
+func (h *Handler) renderAutomationList(c echo.Context, n scopeNames) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	scope, err := h.resolveScope(ctx, u, n)
+	if err != nil {
+		return err
+	}
+	rows, err := h.automationRows(ctx, u, scope)
+	if err != nil {
+		return err
+	}
+	table := views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u))
+	if scope.Type == models.ScopeProject {
+		return h.Render(c, http.StatusOK, views.ProjectAutomationsPage(h.projectShell(scope), table))
+	}
+	return h.Render(c, http.StatusOK, views.RegistryAutomationsPage(scope.Registry.Name, table))
+}
+
+// automationRows are a scope's automations as list rows.
+func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope) ([]views.AutomationRow, error) {
+	list, err := h.listAutomations(ctx, scope)
+	if err != nil {
+		return nil, err
+	}
+	rows := make([]views.AutomationRow, len(list))
+	for i, a := range list {
+		rows[i] = views.AutomationRow{
+			ID: a.ID, Name: a.Name, Trigger: a.EventType, ActionType: actionLabel(a.ActionType),
+			Enabled: a.Enabled, LastStatus: a.LastState, CanAdmin: scope.CanAdmin(u),
+		}
+		if a.AliasRegex != "" {
+			rows[i].Trigger += " ~ " + a.AliasRegex
+		}
+		if rows[i].ActionName, rows[i].Queue, err = h.actionNames(ctx, &a.Automation); err != nil {
+			return nil, err
+		}
+	}
+	return rows, nil
+}
+
+// actionNames is what an automation's action targets, and its queue for
+// launch actions.
+func (h *Handler) actionNames(ctx context.Context, a *models.Automation) (name, queue string, err error) {
+	if a.WebhookID != nil {
+		wh, err := models.WebhookByID(ctx, h.db, *a.WebhookID)
+		if errors.Is(err, models.ErrNotFound) {
+			return "(deleted webhook)", "", nil
+		}
+		if err != nil {
+			return "", "", err
+		}
+		return wh.Name, "", nil
+	}
+	return "", "", nil
+}
+
+func actionLabel(t string) string {
+	switch t {
+	case models.ActionWebhook:
+		return "Webhook"
+	case models.ActionSlack:
+		return "Slack notification"
+	case models.ActionLaunch:
+		return "Launch job"
+	}
+	return t
+}
+
+// AutomationDetails is GET /automations/:id: configuration and history.
+func (h *Handler) AutomationDetails(c echo.Context) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	ds, err := models.DeliveriesOfAutomation(ctx, h.db, a.ID, deliveryHistoryLimit)
+	if err != nil {
+		return err
+	}
+	name, queue, err := h.actionNames(ctx, a)
+	if err != nil {
+		return err
+	}
+	action := actionLabel(a.ActionType) + " " + name
+	if queue != "" {
+		action += " on queue " + queue
+	}
+	if team, err := models.TeamByID(ctx, h.db, a.TeamID); err == nil {
+		action += " (team " + team.Name + ")"
+	}
+	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
+		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds,
+	}))
+}
+
+// AutomationDeliveries is GET /automations/:id/deliveries: the history
+// fragment htmx refreshes while deliveries are in flight.
+func (h *Handler) AutomationDeliveries(c echo.Context) error {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	return h.renderHistory(c, a, scope)
+}
+
+func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *automationScope) error {
+	ds, err := models.DeliveriesOfAutomation(c.Request().Context(), h.db, a.ID, deliveryHistoryLimit)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(CurrentUser(c))))
+}
+
+// AutomationToggle is POST /automations/:id/toggle: enable or disable.
+func (h *Handler) AutomationToggle(c echo.Context) error {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(CurrentUser(c)) {
+		return Forbidden()
+	}
+	if err := models.SetAutomationEnabled(c.Request().Context(), h.db, a.ID, !a.Enabled); err != nil {
+		return err
+	}
+	state := "enabled"
+	if a.Enabled {
+		state = "disabled"
+	}
+	h.flash(c, "success", "Automation "+a.Name+" "+state+".")
+	return redirect(c, automationURL(a.ID))
+}
+
+// AutomationDelete is POST /automations/:id/delete.
+func (h *Handler) AutomationDelete(c echo.Context) error {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return err
+	}
+	if !scope.CanAdmin(CurrentUser(c)) {
+		return Forbidden()
+	}
+	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
+		return err
+	}
+	h.flash(c, "success", "Automation "+a.Name+" deleted. Deliveries already queued still go out.")
+	return redirect(c, scope.ListURL())
+}
+
+// DeliveryRedeliver is POST /deliveries/:id/redeliver from the history.
+func (h *Handler) DeliveryRedeliver(c echo.Context) error {
+	_, a, scope, err := h.redeliver(c)
+	if err != nil {
+		return err
+	}
+	if !isHTMX(c) {
+		return redirect(c, automationURL(a.ID))
+	}
+	return h.renderHistory(c, a, scope)
+}
+
+func automationURL(id int64) string { return "/automations/" + strconv.FormatInt(id, 10) }

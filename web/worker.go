@@ -1,0 +1,54 @@
+package web
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/jobs"
+	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models/secretbox"
+)
+
+// Worker is the delivery runner with the long-lived parts its actions use.
+type Worker struct {
+	*jobs.Runner
+	secrets *secretbox.Box
+	sender  *sender.Sender
+}
+
+// NewWorker builds the delivery worker (serve runs it in-process, worker
+// alone) from the configuration.
+func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Worker, error) {
+	schedule, err := jobs.ParseRetrySchedule(cfg.RetrySchedule)
+	if err != nil {
+		return nil, err
+	}
+	box, err := secretbox.Open(ctx, cfg.SecretsKeeperURL, keys.Encryption)
+	if err != nil {
+		return nil, fmt.Errorf("open secrets keeper: %w", err)
+	}
+	snd, err := sender.New(sender.Config{AllowedTargets: cfg.AllowedTargets})
+	if err != nil {
+		_ = box.Close()
+		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
+	}
+	host, _ := os.Hostname()
+	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{DB: db, Secrets: box, Sender: snd}), jobs.RunnerConfig{
+		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
+		Concurrency: cfg.WorkerConcurrency,
+		Lease:       cfg.WorkerLease,
+		Schedule:    schedule,
+		Grace:       cfg.ShutdownTimeout,
+	}, log)
+	return &Worker{Runner: runner, secrets: box, sender: snd}, nil
+}
+
+// Close releases the worker's connections and keeper; call it after Run returns.
+func (w *Worker) Close() error {
+	w.sender.Close()
+	return w.secrets.Close()
+}
