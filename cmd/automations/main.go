@@ -153,6 +153,11 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Error("close web server resources", "err", err)
+		}
+	}()
 	runner, err := newRunner(cfg, db, log)
 	if err != nil {
 		return err

@@ -71,7 +71,12 @@ func Start(t testing.TB, opts ...Option) *App {
 	}
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
 	return &App{URL: ts.URL, DB: db.DB, Database: db, Config: cfg, Keys: keys}
 }
 
