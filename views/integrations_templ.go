@@ -608,7 +608,7 @@ func WebhooksSection(p TeamSettingsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "\" hx-target=\"#webhook-test\" hx-swap=\"innerHTML\" data-testid=\"test-webhook\">Test</a>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "\" hx-target=\"#webhook-test\" hx-swap=\"innerHTML show:#webhook-test:top\" data-testid=\"test-webhook\">Test</a>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
