@@ -8,6 +8,9 @@ import (
 
 	"github.com/gorilla/sessions"
 	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models/secretbox"
 )
 
 // SessionName is the cookie holding the signed-in session.
@@ -29,6 +32,10 @@ type Deps struct {
 	Limiter  AttemptLimiter
 	OrgName  string
 	BaseURL  string
+	// Secrets seals and unseals team secrets (and other values at rest).
+	Secrets *secretbox.Box
+	// Sender is the SSRF-safe webhook client: URL checks at save, test sends.
+	Sender *sender.Sender
 }
 
 // Handler serves every route; its methods are the actions.
@@ -39,6 +46,8 @@ type Handler struct {
 	limiter  AttemptLimiter
 	orgName  string
 	baseURL  string
+	secrets  *secretbox.Box
+	sender   *sender.Sender
 }
 
 // New builds the Handler.
@@ -50,5 +59,7 @@ func New(d Deps) *Handler {
 		limiter:  d.Limiter,
 		orgName:  d.OrgName,
 		baseURL:  d.BaseURL,
+		secrets:  d.Secrets,
+		sender:   d.Sender,
 	}
 }

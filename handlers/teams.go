@@ -47,13 +47,30 @@ func (h *Handler) TeamSettings(c echo.Context) error {
 	return h.renderTeamSettings(c, http.StatusOK, views.NewForm())
 }
 
+// renderTeamSettings re-renders the page with the Add member form's state.
 func (h *Handler) renderTeamSettings(c echo.Context, status int, form views.Form) error {
+	return h.renderSettings(c, status, form, views.SettingsPanel{})
+}
+
+// renderSettings renders Team Settings with one secrets/webhooks panel open.
+// Secrets and webhooks are only loaded for admins, who alone see them.
+func (h *Handler) renderSettings(c echo.Context, status int, form views.Form, panel views.SettingsPanel) error {
+	ctx := c.Request().Context()
 	t, role := currentTeam(c), currentRole(c)
-	members, err := models.TeamMembers(c.Request().Context(), h.db, t.ID)
+	members, err := models.TeamMembers(ctx, h.db, t.ID)
 	if err != nil {
 		return err
 	}
-	return h.Render(c, status, views.TeamSettingsPage(views.TeamSettingsProps{
-		Team: t, Role: role, CanAdmin: models.CanAdmin(CurrentUser(c), role), Members: members, Form: form,
-	}))
+	p := views.TeamSettingsProps{
+		Team: t, Role: role, CanAdmin: models.CanAdmin(CurrentUser(c), role), Members: members, Form: form, Panel: panel,
+	}
+	if p.CanAdmin {
+		if p.Secrets, err = models.SecretsOf(ctx, h.db, t.ID); err != nil {
+			return err
+		}
+		if p.Webhooks, err = models.WebhooksOf(ctx, h.db, t.ID); err != nil {
+			return err
+		}
+	}
+	return h.Render(c, status, views.TeamSettingsPage(p))
 }

@@ -20,9 +20,9 @@ type teamFixture struct {
 	registry                           *models.Registry
 }
 
-func newTeamFixture(t *testing.T) *teamFixture {
+func newTeamFixture(t *testing.T, opts ...webtest.Option) *teamFixture {
 	t.Helper()
-	app := webtest.Start(t)
+	app := webtest.Start(t, opts...)
 	f := &teamFixture{
 		app:    app,
 		site:   app.User(t, "site@example.com", true),

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"context"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -11,6 +13,8 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/handlers"
+	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/static"
 )
 
@@ -21,10 +25,24 @@ type Server struct {
 	sessions sessions.Store
 	log      *slog.Logger
 	h        *handlers.Handler
+	secrets  *secretbox.Box
+	sender   *sender.Sender
 }
 
-// New wires the routes and middleware. It does not listen.
+// New wires the routes and middleware. It does not listen. It opens the
+// secrets keeper (SECRETS_KEEPER_URL, else keys.Encryption) and the webhook
+// sender (ALLOWED_TARGETS); Close releases them.
 func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) {
+	snd, err := sender.New(sender.Config{AllowedTargets: cfg.AllowedTargets})
+	if err != nil {
+		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
+	}
+	// Opening a keeper only builds a client; no request is made here.
+	box, err := secretbox.Open(context.Background(), cfg.SecretsKeeperURL, keys.Encryption)
+	if err != nil {
+		snd.Close()
+		return nil, err
+	}
 	store := sessions.NewCookieStore(keys.Session)
 	store.Options = &sessions.Options{
 		Path:     "/",
@@ -36,7 +54,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, db: db, sessions: store, log: log}
+	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd}
 	s.h = handlers.New(handlers.Deps{
 		DB:       db,
 		Sessions: store,
@@ -44,6 +62,8 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Limiter:  NewLoginLimiter(10, 15*time.Minute),
 		OrgName:  cfg.OrgName,
 		BaseURL:  cfg.BaseURL,
+		Secrets:  box,
+		Sender:   snd,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
@@ -74,6 +94,13 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	e.StaticFS("/static", static.Files)
 	s.routes()
 	return s, nil
+}
+
+// Close releases the secrets keeper and the sender's idle connections; call
+// it after the HTTP server has shut down.
+func (s *Server) Close() error {
+	s.sender.Close()
+	return s.secrets.Close()
 }
 
 // Handler is the http.Handler to serve. Go's cross-origin protection runs

@@ -153,6 +153,11 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	if err != nil {
 		return err
 	}
+	defer func() {
+		if err := srv.Close(); err != nil {
+			log.Error("close web server resources", "err", err)
+		}
+	}()
 	// The in-process delivery worker; WORKER_CONCURRENCY=0 makes a web-only
 	// process (deliveries then need a `worker`).
 	runnerCtx, stopRunner := context.WithCancel(context.Background())

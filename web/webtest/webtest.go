@@ -79,7 +79,12 @@ func Start(t testing.TB, opts ...Option) *App {
 	// server after each committed event.
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
-	t.Cleanup(ts.Close)
+	t.Cleanup(func() {
+		ts.Close()
+		if err := srv.Close(); err != nil {
+			t.Errorf("close server: %v", err)
+		}
+	})
 	if cfg.WorkerConcurrency > 0 {
 		startWorker(t, cfg, keys, db.DB, srv)
 	}
@@ -231,6 +236,18 @@ func (s *Session) PostFormWithoutCSRF(t testing.TB, path string, form url.Values
 	return s.do(t, http.MethodPost, path, form, false)
 }
 
+// GetHTMX fetches path as htmx does (HX-Request: true): the answer is a fragment.
+func (s *Session) GetHTMX(t testing.TB, path string) (int, string) {
+	t.Helper()
+	return s.doWith(t, http.MethodGet, path, nil, false, http.Header{"Hx-Request": {"true"}})
+}
+
+// PostFormHTMX submits a form as htmx does, with the CSRF token.
+func (s *Session) PostFormHTMX(t testing.TB, path string, form url.Values) (int, string) {
+	t.Helper()
+	return s.doWith(t, http.MethodPost, path, form, true, http.Header{"Hx-Request": {"true"}})
+}
+
 // CSRFToken is the token the server set in the _csrf cookie.
 func (s *Session) CSRFToken() string {
 	u, _ := url.Parse(s.app.URL)
@@ -243,6 +260,11 @@ func (s *Session) CSRFToken() string {
 }
 
 func (s *Session) do(t testing.TB, method, path string, form url.Values, withCSRF bool) (int, string) {
+	t.Helper()
+	return s.doWith(t, method, path, form, withCSRF, nil)
+}
+
+func (s *Session) doWith(t testing.TB, method, path string, form url.Values, withCSRF bool, header http.Header) (int, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -261,6 +283,9 @@ func (s *Session) do(t testing.TB, method, path string, form url.Values, withCSR
 	}
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	for k, vs := range header {
+		req.Header[k] = vs
 	}
 	resp, err := s.client.Do(req)
 	if err != nil {

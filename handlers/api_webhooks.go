@@ -1,0 +1,129 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/models"
+)
+
+type webhookJSON struct {
+	ID                int64    `json:"id"`
+	Name              string   `json:"name"`
+	URL               string   `json:"url"`
+	AccessTokenSecret string   `json:"access_token_secret"`
+	SigningSecret     string   `json:"signing_secret"`
+	Secrets           []string `json:"secrets"`
+	CreatedAt         string   `json:"created_at"`
+	UpdatedAt         string   `json:"updated_at"`
+}
+
+func toWebhookJSON(w *models.Webhook) webhookJSON {
+	granted := w.Secrets
+	if granted == nil {
+		granted = []string{}
+	}
+	return webhookJSON{ID: w.ID, Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret,
+		SigningSecret: w.SigningSecret, Secrets: granted,
+		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat)}
+}
+
+// webhookBody is the JSON of POST and PATCH; in a PATCH, absent fields keep
+// their values.
+type webhookBody struct {
+	Name              *string   `json:"name"`
+	URL               *string   `json:"url"`
+	AccessTokenSecret *string   `json:"access_token_secret"`
+	SigningSecret     *string   `json:"signing_secret"`
+	Secrets           *[]string `json:"secrets"`
+}
+
+func (b webhookBody) over(spec models.WebhookSpec) models.WebhookSpec {
+	set := func(dst *string, src *string) {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	set(&spec.Name, b.Name)
+	set(&spec.URL, b.URL)
+	set(&spec.AccessTokenSecret, b.AccessTokenSecret)
+	set(&spec.SigningSecret, b.SigningSecret)
+	if b.Secrets != nil {
+		spec.Secrets = *b.Secrets
+	}
+	return spec
+}
+
+// APIWebhooksList is GET /api/v1/teams/:team/webhooks.
+func (h *Handler) APIWebhooksList(c echo.Context) error {
+	hooks, err := models.WebhooksOf(c.Request().Context(), h.db, currentTeam(c).ID)
+	if err != nil {
+		return err
+	}
+	out := make([]webhookJSON, len(hooks))
+	for i := range hooks {
+		out[i] = toWebhookJSON(&hooks[i])
+	}
+	return c.JSON(http.StatusOK, map[string]any{"webhooks": out})
+}
+
+// APIWebhookCreate is POST /api/v1/teams/:team/webhooks
+// {name, url, access_token_secret, signing_secret, secrets}.
+func (h *Handler) APIWebhookCreate(c echo.Context) error {
+	var body webhookBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	spec := body.over(models.WebhookSpec{CheckURL: h.checkWebhookURL})
+	w, err := models.CreateWebhook(c.Request().Context(), h.db, currentTeam(c).ID, spec, CurrentUser(c))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusCreated, toWebhookJSON(w))
+}
+
+// APIWebhookGet is GET /api/v1/teams/:team/webhooks/:name.
+func (h *Handler) APIWebhookGet(c echo.Context) error {
+	w, err := models.WebhookByName(c.Request().Context(), h.db, currentTeam(c).ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toWebhookJSON(w))
+}
+
+// APIWebhookUpdate is PATCH /api/v1/teams/:team/webhooks/:name.
+func (h *Handler) APIWebhookUpdate(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := models.WebhookByName(ctx, h.db, currentTeam(c).ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	var body webhookBody
+	if err := bindJSON(c, &body); err != nil {
+		return err
+	}
+	spec := body.over(models.WebhookSpec{
+		Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret,
+		Secrets: w.Secrets, CheckURL: h.checkWebhookURL,
+	})
+	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, toWebhookJSON(updated))
+}
+
+// APIWebhookDelete is DELETE /api/v1/teams/:team/webhooks/:name; 409 naming
+// the automations while any use it.
+func (h *Handler) APIWebhookDelete(c echo.Context) error {
+	ctx := c.Request().Context()
+	w, err := models.WebhookByName(ctx, h.db, currentTeam(c).ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	if err := models.DeleteWebhook(ctx, h.db, w.ID); err != nil {
+		return err
+	}
+	return c.NoContent(http.StatusNoContent)
+}

@@ -1,0 +1,61 @@
+package handlers
+
+import (
+	"errors"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/views"
+)
+
+func settingsURL(team, section string) string { return "/teams/" + team + "#" + section }
+
+// SecretCreate is POST /teams/:team/secrets: the New secret form.
+func (h *Handler) SecretCreate(c echo.Context) error {
+	t := currentTeam(c)
+	name := c.FormValue("name")
+	_, err := models.CreateSecret(c.Request().Context(), h.db, h.secrets, t.ID, name, c.FormValue("value"), CurrentUser(c))
+	if errs, status, ok := fieldErrors(err); ok {
+		// The value is never sent back: the user types it again.
+		form := views.Form{Values: map[string]string{"name": name}, Errors: errs}
+		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelNewSecret, Form: form})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Secret "+name+" created.")
+	return redirect(c, settingsURL(t.Name, "secrets"))
+}
+
+// SecretUpdate is POST /teams/:team/secrets/:name: Edit replaces the value.
+func (h *Handler) SecretUpdate(c echo.Context) error {
+	t, name := currentTeam(c), c.Param("name")
+	err := models.UpdateSecret(c.Request().Context(), h.db, h.secrets, t.ID, name, c.FormValue("value"), CurrentUser(c))
+	if errs, status, ok := fieldErrors(err); ok {
+		form := views.Form{Values: map[string]string{}, Errors: errs}
+		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelEditSecret, Name: name, Form: form})
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Secret "+name+" now has its new value.")
+	return redirect(c, settingsURL(t.Name, "secrets"))
+}
+
+// SecretDelete is POST /teams/:team/secrets/:name/delete. A refusal (a
+// webhook uses it) comes back as a flash naming the webhooks.
+func (h *Handler) SecretDelete(c echo.Context) error {
+	t, name := currentTeam(c), c.Param("name")
+	err := models.DeleteSecret(c.Request().Context(), h.db, t.ID, name)
+	var ce *models.ConflictError
+	if errors.As(err, &ce) {
+		h.flash(c, "error", ce.Message)
+		return redirect(c, settingsURL(t.Name, "secrets"))
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Secret "+name+" deleted.")
+	return redirect(c, settingsURL(t.Name, "secrets"))
+}

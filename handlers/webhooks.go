@@ -1,0 +1,114 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/views"
+)
+
+// checkWebhookURL is the save-time URL rule of DESIGN.md §6, from the
+// sender (which knows ALLOWED_TARGETS), as an error on the url field.
+func (h *Handler) checkWebhookURL(raw string) error {
+	err := h.sender.ValidateURL(raw)
+	var ie *sender.InvalidURLError
+	if errors.As(err, &ie) {
+		return models.Invalid("url", "%s", ie.Reason)
+	}
+	return err
+}
+
+func (h *Handler) webhookSpecFromForm(c echo.Context) models.WebhookSpec {
+	var granted []string
+	if form, err := c.FormParams(); err == nil {
+		granted = form["secrets"]
+	}
+	return models.WebhookSpec{
+		Name:              c.FormValue("name"),
+		URL:               c.FormValue("url"),
+		AccessTokenSecret: c.FormValue("access_token_secret"),
+		SigningSecret:     c.FormValue("signing_secret"),
+		Secrets:           granted,
+		CheckURL:          h.checkWebhookURL,
+	}
+}
+
+func webhookForm(s models.WebhookSpec, errs map[string]string) views.Form {
+	return views.Form{Values: map[string]string{
+		"name": s.Name, "url": s.URL, "access_token_secret": s.AccessTokenSecret, "signing_secret": s.SigningSecret,
+	}, Errors: errs}
+}
+
+// WebhookCreate is POST /teams/:team/webhooks: the New webhook form.
+func (h *Handler) WebhookCreate(c echo.Context) error {
+	t := currentTeam(c)
+	spec := h.webhookSpecFromForm(c)
+	w, err := models.CreateWebhook(c.Request().Context(), h.db, t.ID, spec, CurrentUser(c))
+	if errs, status, ok := fieldErrors(err); ok {
+		panel := views.SettingsPanel{Open: views.PanelNewWebhook, Form: webhookForm(spec, errs), Granted: spec.Secrets}
+		return h.renderSettings(c, status, views.NewForm(), panel)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Webhook "+w.Name+" created.")
+	return redirect(c, settingsURL(t.Name, "webhooks"))
+}
+
+// WebhookEdit is GET /teams/:team/webhooks/:name/edit: the page with the
+// webhook's edit form open.
+func (h *Handler) WebhookEdit(c echo.Context) error {
+	t := currentTeam(c)
+	w, err := models.WebhookByName(c.Request().Context(), h.db, t.ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	spec := models.WebhookSpec{Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret}
+	panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, map[string]string{}), Granted: w.Secrets}
+	return h.renderSettings(c, http.StatusOK, views.NewForm(), panel)
+}
+
+// WebhookUpdate is POST /teams/:team/webhooks/:name: the edit form.
+func (h *Handler) WebhookUpdate(c echo.Context) error {
+	ctx, t := c.Request().Context(), currentTeam(c)
+	w, err := models.WebhookByName(ctx, h.db, t.ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	spec := h.webhookSpecFromForm(c)
+	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
+	if errs, status, ok := fieldErrors(err); ok {
+		panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, errs), Granted: spec.Secrets}
+		return h.renderSettings(c, status, views.NewForm(), panel)
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Webhook "+updated.Name+" saved.")
+	return redirect(c, settingsURL(t.Name, "webhooks"))
+}
+
+// WebhookDelete is POST /teams/:team/webhooks/:name/delete. A refusal (an
+// automation uses it) comes back as a flash naming the automations.
+func (h *Handler) WebhookDelete(c echo.Context) error {
+	ctx, t := c.Request().Context(), currentTeam(c)
+	w, err := models.WebhookByName(ctx, h.db, t.ID, c.Param("name"))
+	if err != nil {
+		return err
+	}
+	err = models.DeleteWebhook(ctx, h.db, w.ID)
+	var ce *models.ConflictError
+	if errors.As(err, &ce) {
+		h.flash(c, "error", ce.Message)
+		return redirect(c, settingsURL(t.Name, "webhooks"))
+	}
+	if err != nil {
+		return err
+	}
+	h.flash(c, "success", "Webhook "+w.Name+" deleted.")
+	return redirect(c, settingsURL(t.Name, "webhooks"))
+}

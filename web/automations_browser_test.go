@@ -1,0 +1,102 @@
+package web_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/automations-dev/automations/web/webtest"
+)
+
+// A team admin creates a project automation through the wizard (Event →
+// Action with a template → Details), logs a version through the API, sees
+// the delivery succeed in the history and redelivers it.
+func TestBrowserAutomationWizardAndHistory(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	app := f.app
+	ctx := webtest.NewBrowser(t)
+	app.SignIn(t, ctx, "admin@example.com")
+
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations"),
+		chromedp.Click(webtest.TestID("create-automation-link")),
+		chromedp.WaitVisible(webtest.TestID("step-event")),
+		chromedp.SetValue(webtest.TestID("field-event_type"), "CREATE_ARTIFACT"),
+		chromedp.Click(webtest.TestID("next-step")),
+		chromedp.WaitVisible(webtest.TestID("step-action")),
+		chromedp.SetValue(webtest.TestID("field-webhook"), "ci"),
+		chromedp.SetValue(webtest.TestID("field-template"), "github"),
+		chromedp.Click(webtest.TestID("use-template")),
+		chromedp.WaitVisible(webtest.TestID("step-action")),
+	)
+	if err != nil {
+		t.Fatalf("wizard steps 1-2: %v", err)
+	}
+	tpl, err := chromedp.Run(ctx, chromedp.Value(webtest.TestID("field-payload")))
+	if err != nil || !strings.Contains(tpl, "repository_dispatch") && !strings.Contains(tpl, "client_payload") {
+		t.Fatalf("the GitHub template was not inserted: %q (%v)", tpl, err)
+	}
+	// A payload with an unknown variable is refused on the field.
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(webtest.TestID("field-payload"), `{"v": "${no_such_variable}"}`),
+		chromedp.Click(webtest.TestID("next-step")),
+		chromedp.WaitVisible(`[data-testid="step-action"] .field-error`),
+	)
+	if err != nil {
+		t.Fatalf("payload error: %v", err)
+	}
+	msg, _ := chromedp.Run(ctx, chromedp.Text(`[data-testid="step-action"] .field-error`))
+	if !strings.Contains(msg, "no_such_variable") {
+		t.Errorf("payload error says %q", msg)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(webtest.TestID("field-payload"), `{"version": "${artifact_version_string}", "by": "${event_author}"}`),
+		chromedp.Click(webtest.TestID("next-step")),
+		chromedp.WaitVisible(webtest.TestID("step-details")),
+		chromedp.SendKeys(webtest.TestID("field-name"), "notify-ci"),
+		chromedp.Click(webtest.TestID("create-automation")),
+		chromedp.WaitVisible(webtest.TestID("automation-config")),
+	)
+	if err != nil {
+		t.Fatalf("wizard step 3: %v", err)
+	}
+	list := f.must(t, http.StatusOK, "GET", "/api/v1/automations?project=ml/mnist", nil)
+	autos := list["automations"].([]any)
+	if len(autos) != 1 || autos[0].(map[string]any)["name"] != "notify-ci" {
+		t.Fatalf("automations after the wizard: %v", autos)
+	}
+
+	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "mnist-model", "type": "model"})
+	var got map[string]string
+	if err := json.Unmarshal(f.receiver.next(t).Body, &got); err != nil || got["version"] != "ml/mnist/mnist-model:v0" {
+		t.Fatalf("receiver got %v (%v)", got, err)
+	}
+	// The history refreshes itself while the delivery is in flight; reload
+	// in case it was already done before the page loaded.
+	err = chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-testid="delivery"][data-state="succeeded"]`),
+		chromedp.Click(`[data-testid="delivery"] summary`),
+		chromedp.Click(webtest.TestID("redeliver")),
+	)
+	if err != nil {
+		t.Fatalf("history and redeliver: %v", err)
+	}
+	if err := json.Unmarshal(f.receiver.next(t).Body, &got); err != nil || got["version"] != "ml/mnist/mnist-model:v0" {
+		t.Fatalf("redelivery: receiver got %v (%v)", got, err)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-testid="delivery"][data-state="succeeded"]`),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	attempts, err := chromedp.Run(ctx, chromedp.Text(webtest.TestID("delivery-attempts")))
+	if err != nil || !strings.HasPrefix(attempts, "2 attempt") {
+		t.Fatalf("attempts after redeliver = %q (%v)", attempts, err)
+	}
+}
