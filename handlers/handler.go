@@ -29,6 +29,9 @@ type Deps struct {
 	Limiter  AttemptLimiter
 	OrgName  string
 	BaseURL  string
+	// Wake, when set, is called after a request commits events, so the
+	// delivery runner picks up their deliveries without waiting for a poll.
+	Wake func()
 }
 
 // Handler serves every route; its methods are the actions.
@@ -39,6 +42,7 @@ type Handler struct {
 	limiter  AttemptLimiter
 	orgName  string
 	baseURL  string
+	wake     func()
 }
 
 // New builds the Handler.
@@ -50,5 +54,17 @@ func New(d Deps) *Handler {
 		limiter:  d.Limiter,
 		orgName:  d.OrgName,
 		baseURL:  d.BaseURL,
+		wake:     d.Wake,
+	}
+}
+
+// SetWake sets the function called after event-writing requests commit.
+// Call it before serving.
+func (h *Handler) SetWake(f func()) { h.wake = f }
+
+// wakeDeliveries tells the delivery runner that new deliveries may be due.
+func (h *Handler) wakeDeliveries() {
+	if h.wake != nil {
+		h.wake()
 	}
 }
