@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
@@ -292,7 +293,8 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		}
 	}
 	if isHTMX(c) {
-		return h.Render(c, status, views.AutomationWizard(p))
+		// htmx swaps only 2xx answers: field errors come back as 200.
+		return h.Render(c, http.StatusOK, views.AutomationWizard(p))
 	}
 	return h.Render(c, status, views.AutomationWizardPage(p))
 }
@@ -319,9 +321,29 @@ func (h *Handler) renderAutomationList(c echo.Context, n scopeNames) error {
 	}
 	table := views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u))
 	if scope.Type == models.ScopeProject {
-		return h.Render(c, http.StatusOK, views.ProjectAutomationsPage(h.projectShell(scope), table))
+		shell, err := h.ProjectShell(c, "", views.Link{Label: "Automations"})
+		if err != nil {
+			return err
+		}
+		return h.Render(c, http.StatusOK, views.ProjectAutomationsPage(shell, table))
 	}
-	return h.Render(c, http.StatusOK, views.RegistryAutomationsPage(scope.Registry.Name, table))
+	shell := views.RegistryShellProps{Registry: scope.Registry, Trail: []views.Link{{Label: "Automations"}}}
+	return h.Render(c, http.StatusOK, views.RegistryAutomationsPage(shell, table))
+}
+
+// collectionAutomations is the Automations section of a registry
+// collection page: the automations that apply to it.
+func (h *Handler) collectionAutomations(c echo.Context, r *models.Registry, coll *models.Collection) (templ.Component, error) {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	scope, err := h.resolveScope(ctx, u, scopeNames{Type: string(models.ScopeRegistryCollection), Registry: r.Name, Collection: coll.Name})
+	if err != nil {
+		return nil, err
+	}
+	rows, err := h.automationRows(ctx, u, scope)
+	if err != nil {
+		return nil, err
+	}
+	return views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u)), nil
 }
 
 // automationRows are a scope's automations as list rows.

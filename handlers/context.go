@@ -12,6 +12,9 @@ const (
 	teamKey     = "automations.team"
 	registryKey = "automations.registry"
 	roleKey     = "automations.role"
+	projectKey  = "automations.project"
+	versionKey  = "automations.version"
+	scopeKey    = "automations.scope"
 )
 
 // SetUser records the signed-in user (session or API key) on the request.
@@ -49,4 +52,30 @@ func currentRegistry(c echo.Context) *models.Registry {
 func currentRole(c echo.Context) models.Role {
 	r, _ := c.Get(roleKey).(models.Role)
 	return r
+}
+
+// SetProjectAccess records the project a route is about, its team and the
+// user's role in that team, after web's role check passed.
+func SetProjectAccess(c echo.Context, t *models.Team, p *models.Project, r models.Role) {
+	SetTeamAccess(c, t, r)
+	c.Set(projectKey, p)
+}
+
+// SetArtifactAccess records the artifact version a route is about, where it
+// lives and the user's role there (team or registry), after web's check.
+func SetArtifactAccess(c echo.Context, v *models.ArtifactVersion, s *models.ArtifactScope, r models.Role) {
+	c.Set(versionKey, v)
+	c.Set(scopeKey, s)
+	c.Set(roleKey, r)
+}
+
+func currentProject(c echo.Context) *models.Project {
+	p, _ := c.Get(projectKey).(*models.Project)
+	return p
+}
+
+func currentVersion(c echo.Context) (*models.ArtifactVersion, *models.ArtifactScope) {
+	v, _ := c.Get(versionKey).(*models.ArtifactVersion)
+	s, _ := c.Get(scopeKey).(*models.ArtifactScope)
+	return v, s
 }

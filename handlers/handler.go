@@ -36,6 +36,9 @@ type Deps struct {
 	Secrets *secretbox.Box
 	// Sender is the SSRF-safe webhook client: URL checks at save, test sends.
 	Sender *sender.Sender
+	// Wake, when set, is called after a request commits events, so the
+	// delivery runner picks up their deliveries without waiting for a poll.
+	Wake func()
 }
 
 // Handler serves every route; its methods are the actions.
@@ -48,6 +51,7 @@ type Handler struct {
 	baseURL  string
 	secrets  *secretbox.Box
 	sender   *sender.Sender
+	wake     func()
 }
 
 // New builds the Handler.
@@ -61,5 +65,17 @@ func New(d Deps) *Handler {
 		baseURL:  d.BaseURL,
 		secrets:  d.Secrets,
 		sender:   d.Sender,
+		wake:     d.Wake,
+	}
+}
+
+// SetWake sets the function called after event-writing requests commit.
+// Call it before serving.
+func (h *Handler) SetWake(f func()) { h.wake = f }
+
+// wakeDeliveries tells the delivery runner that new deliveries may be due.
+func (h *Handler) wakeDeliveries() {
+	if h.wake != nil {
+		h.wake()
 	}
 }

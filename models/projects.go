@@ -47,6 +47,15 @@ func ProjectByName(ctx context.Context, db *gorm.DB, teamID int64, name string) 
 	return &p, nil
 }
 
+// ProjectByID loads a project by id.
+func ProjectByID(ctx context.Context, db *gorm.DB, id int64) (*Project, error) {
+	var p Project
+	if err := db.WithContext(ctx).First(&p, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "project")
+	}
+	return &p, nil
+}
+
 // ProjectsOfTeam lists a team's projects by name.
 func ProjectsOfTeam(ctx context.Context, db *gorm.DB, teamID int64) ([]Project, error) {
 	var out []Project

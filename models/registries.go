@@ -63,6 +63,15 @@ func RegistryByName(ctx context.Context, db *gorm.DB, name string) (*Registry, e
 	return &r, nil
 }
 
+// RegistryByID loads a registry by id.
+func RegistryByID(ctx context.Context, db *gorm.DB, id int64) (*Registry, error) {
+	var r Registry
+	if err := db.WithContext(ctx).First(&r, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "registry")
+	}
+	return &r, nil
+}
+
 // RegistryWithRole is a registry and the viewing user's role in it.
 type RegistryWithRole struct {
 	Registry

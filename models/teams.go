@@ -55,6 +55,15 @@ func TeamByName(ctx context.Context, db *gorm.DB, name string) (*Team, error) {
 	return &t, nil
 }
 
+// TeamByID loads a team by id.
+func TeamByID(ctx context.Context, db *gorm.DB, id int64) (*Team, error) {
+	var t Team
+	if err := db.WithContext(ctx).First(&t, "id = ?", id).Error; err != nil {
+		return nil, notFound(err, "team")
+	}
+	return &t, nil
+}
+
 // TeamWithRole is a team and the viewing user's role in it.
 type TeamWithRole struct {
 	Team

@@ -146,3 +146,10 @@ func anyInFlight(ds []models.DeliveryWithAttempts) bool {
 	}
 	return false
 }
+
+func sidebarClass(active bool) string {
+	if active {
+		return "active"
+	}
+	return ""
+}

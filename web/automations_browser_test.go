@@ -22,7 +22,10 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations"),
-		chromedp.Click(webtest.TestID("create-automation-link")),
+		chromedp.WaitVisible(`[data-testid="create-automation-link"][href="/projects/ml/mnist/automations/new"]`),
+		// Following the link by navigating waits for the new document, so
+		// no later query races the page load.
+		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations/new"),
 		chromedp.WaitVisible(webtest.TestID("step-event")),
 		chromedp.SetValue(webtest.TestID("field-event_type"), "CREATE_ARTIFACT"),
 		chromedp.Click(webtest.TestID("next-step")),
@@ -30,10 +33,13 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.SetValue(webtest.TestID("field-webhook"), "ci"),
 		chromedp.SetValue(webtest.TestID("field-template"), "github"),
 		chromedp.Click(webtest.TestID("use-template")),
-		chromedp.WaitVisible(webtest.TestID("step-action")),
 	)
 	if err != nil {
 		t.Fatalf("wizard steps 1-2: %v", err)
+	}
+	// htmx swaps the form; wait for the template to land in the editor.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-testid="field-payload"]').value.length > 0`)); err != nil {
+		t.Fatalf("template insert: %v", err)
 	}
 	tpl, err := chromedp.Run(ctx, chromedp.Value(webtest.TestID("field-payload")))
 	if err != nil || !strings.Contains(tpl, "repository_dispatch") && !strings.Contains(tpl, "client_payload") {

@@ -26,9 +26,9 @@ type received struct {
 	Body   []byte
 }
 
-// receiver is a webhook endpoint on loopback. Its answer function picks
+// hookReceiver is a webhook endpoint on loopback. Its answer function picks
 // the status for the n-th request (1-based).
-type receiver struct {
+type hookReceiver struct {
 	*httptest.Server
 	mu   sync.Mutex
 	got  []received
@@ -36,8 +36,8 @@ type receiver struct {
 	code func(n int) int
 }
 
-func newReceiver(t *testing.T, code func(n int) int) *receiver {
-	r := &receiver{ch: make(chan received, 100), code: code}
+func newHookReceiver(t *testing.T, code func(n int) int) *hookReceiver {
+	r := &hookReceiver{ch: make(chan received, 100), code: code}
 	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
 		body, _ := io.ReadAll(req.Body)
 		r.mu.Lock()
@@ -57,7 +57,7 @@ func newReceiver(t *testing.T, code func(n int) int) *receiver {
 }
 
 // next waits for the receiver's next request, up to a deadline.
-func (r *receiver) next(t *testing.T) received {
+func (r *hookReceiver) next(t *testing.T) received {
 	t.Helper()
 	select {
 	case got := <-r.ch:
@@ -73,7 +73,7 @@ func (r *receiver) next(t *testing.T) received {
 type automationFixture struct {
 	app      *webtest.App
 	key      string // the site admin's API key
-	receiver *receiver
+	receiver *hookReceiver
 }
 
 const (
@@ -83,7 +83,7 @@ const (
 )
 
 func newAutomationFixture(t *testing.T, code func(n int) int, opts ...webtest.Option) *automationFixture {
-	rcv := newReceiver(t, code)
+	rcv := newHookReceiver(t, code)
 	opts = append([]webtest.Option{webtest.WithAllowedTargets("127.0.0.1")}, opts...)
 	app := webtest.Start(t, opts...)
 	admin := app.User(t, "admin@example.com", true)
@@ -186,8 +186,8 @@ func TestAutomationDeliversSignedWebhook(t *testing.T) {
 		t.Fatalf("the receiver got invalid JSON: %v\n%s", err, got.Body)
 	}
 	want := map[string]any{
-		"event": "CREATE_ARTIFACT", "version": "ml/mnist/mnist-model:v0", "author": "admin@example.com",
-		"accuracy": 0.93, "note": `by admin@example.com: he said "hi"\n${EXTRA}`, "extra": extraValue,
+		"event": "CREATE_ARTIFACT", "version": "ml/mnist/mnist-model:v0", "author": "admin",
+		"accuracy": 0.93, "note": `by admin: he said "hi"\n${EXTRA}`, "extra": extraValue,
 		"token": tokenValue, "automation": "notify-ci", "entity": "ml",
 	}
 	for k, v := range want {
@@ -308,8 +308,8 @@ func TestAliasAutomationMatching(t *testing.T) {
 	f.must(t, http.StatusCreated, "POST", "/api/v1/automations", off)
 
 	v := f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "m", "type": "model"})
-	f.must(t, http.StatusOK, "POST", fmt.Sprintf("/api/v1/artifacts/%v/aliases", v["id"]), map[string]any{"alias": "production"})
-	f.must(t, http.StatusOK, "POST", fmt.Sprintf("/api/v1/artifacts/%v/aliases", v["id"]), map[string]any{"alias": "prod"})
+	f.must(t, http.StatusCreated, "POST", fmt.Sprintf("/api/v1/artifacts/%v/aliases", v["id"]), map[string]any{"alias": "production"})
+	f.must(t, http.StatusCreated, "POST", fmt.Sprintf("/api/v1/artifacts/%v/aliases", v["id"]), map[string]any{"alias": "prod"})
 	got := f.receiver.next(t)
 	var payload map[string]any
 	if err := json.Unmarshal(got.Body, &payload); err != nil {

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -92,23 +93,94 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 func (s *Server) teamAccess(need models.Role) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			u := handlers.CurrentUser(c)
-			ctx := c.Request().Context()
-			t, err := models.TeamByName(ctx, s.db, c.Param("team"))
+			t, role, err := s.checkTeam(c, need)
 			if err != nil {
 				return err
 			}
-			role, err := models.TeamRole(ctx, s.db, t.ID, u.ID)
+			handlers.SetTeamAccess(c, t, role)
+			return next(c)
+		}
+	}
+}
+
+func (s *Server) checkTeam(c echo.Context, need models.Role) (*models.Team, models.Role, error) {
+	u := handlers.CurrentUser(c)
+	ctx := c.Request().Context()
+	t, err := models.TeamByName(ctx, s.db, c.Param("team"))
+	if err != nil {
+		return nil, "", err
+	}
+	role, err := models.TeamRole(ctx, s.db, t.ID, u.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	if !models.CanView(u, role) {
+		return nil, "", &handlers.Error{Status: http.StatusNotFound, Message: "No such team, or you are not a member of it."}
+	}
+	if !models.Allowed(u, role, need) {
+		return nil, "", handlers.Forbidden()
+	}
+	return t, role, nil
+}
+
+// projectAccess is teamAccess for routes under :team/:project: the role is
+// the user's role in the project's team.
+func (s *Server) projectAccess(need models.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			t, role, err := s.checkTeam(c, need)
+			if err != nil {
+				return err
+			}
+			p, err := models.ProjectByName(c.Request().Context(), s.db, t.ID, c.Param("project"))
+			if errors.Is(err, models.ErrNotFound) {
+				return &handlers.Error{Status: http.StatusNotFound, Message: "No such project in team " + t.Name + ".", Cause: err}
+			}
+			if err != nil {
+				return err
+			}
+			handlers.SetProjectAccess(c, t, p, role)
+			return next(c)
+		}
+	}
+}
+
+// artifactAccess is the role check for routes under /artifacts/:id: the
+// version's project (its team's roles) or registry (its members) decides.
+// A version the user cannot see answers 404, like a missing one.
+func (s *Server) artifactAccess(need models.Role) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			notFound := &handlers.Error{Status: http.StatusNotFound, Message: "No such artifact version, or you cannot see it."}
+			id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+			if err != nil {
+				return notFound
+			}
+			u := handlers.CurrentUser(c)
+			ctx := c.Request().Context()
+			v, scope, err := models.VersionScope(ctx, s.db, id)
+			if errors.Is(err, models.ErrNotFound) {
+				return notFound
+			}
+			if err != nil {
+				return err
+			}
+			var role models.Role
+			if scope.InRegistry() {
+				role, err = models.RegistryRole(ctx, s.db, scope.Registry.ID, u.ID)
+			} else {
+				role, err = models.TeamRole(ctx, s.db, scope.Team.ID, u.ID)
+			}
 			if err != nil {
 				return err
 			}
 			if !models.CanView(u, role) {
-				return &handlers.Error{Status: http.StatusNotFound, Message: "No such team, or you are not a member of it."}
+				return notFound
 			}
 			if !models.Allowed(u, role, need) {
 				return handlers.Forbidden()
 			}
-			handlers.SetTeamAccess(c, t, role)
+			handlers.SetArtifactAccess(c, v, scope, role)
 			return next(c)
 		}
 	}

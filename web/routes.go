@@ -1,13 +1,16 @@
 package web
 
 import (
+	"net/http"
+
 	"github.com/automations-dev/automations/models"
 )
 
 // routes is the one route table: every method, path and protection.
 func (s *Server) routes() {
 	e, h := s.echo, s.h
-	admin, viewer := models.RoleAdmin, models.RoleViewer
+	admin, member, viewer := models.RoleAdmin, models.RoleMember, models.RoleViewer
+	getPost := []string{http.MethodGet, http.MethodPost} // wizards: GET shows, POST steps
 
 	e.GET("/healthz", h.Healthz)
 	e.GET("/login", h.LoginPage)
@@ -37,9 +40,38 @@ func (s *Server) routes() {
 	ui.GET("/teams/:team/webhooks/:name/test", h.WebhookTestPanel, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/test", h.WebhookTestSend, s.teamAccess(admin))
 
+	ui.GET("/projects", h.ProjectsList)
+	ui.POST("/projects", h.ProjectCreate) // the handler checks the chosen team's role
+	ui.GET("/projects/:team/:project", h.ProjectPage, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/automations", h.ProjectAutomations, s.projectAccess(viewer))
+	ui.Match(getPost, "/projects/:team/:project/automations/new", h.ProjectAutomationNew, s.projectAccess(admin))
+	ui.GET("/projects/:team/:project/events", h.ProjectEvents, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/artifacts/:collection", h.CollectionPage, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/artifacts/:collection/:version", h.VersionPage, s.projectAccess(viewer))
+	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases", h.VersionAliasAdd, s.projectAccess(member))
+	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases/:alias/remove", h.VersionAliasRemove, s.projectAccess(member))
+	// Linking reads the version; the handler checks member on the chosen registry.
+	ui.POST("/projects/:team/:project/artifacts/:collection/:version/links", h.VersionLink, s.projectAccess(viewer))
+
 	ui.GET("/registries", h.RegistriesList)
 	ui.POST("/registries", h.RegistryCreate)
-	ui.GET("/registries/:registry", h.RegistryMembers, s.registryAccess(viewer))
+	ui.GET("/registries/:registry", h.RegistryPage, s.registryAccess(viewer))
+	ui.GET("/registries/:registry/automations", h.RegistryAutomations, s.registryAccess(viewer))
+	ui.Match(getPost, "/registries/:registry/automations/new", h.RegistryAutomationNew, s.registryAccess(admin))
+	ui.Match(getPost, "/registries/:registry/collections/:collection/automations/new", h.RegistryCollectionAutomationNew, s.registryAccess(admin))
+	ui.GET("/registries/:registry/events", h.RegistryEvents, s.registryAccess(viewer))
+	ui.GET("/registries/:registry/collections/:collection", h.RegistryCollectionPage, s.registryAccess(viewer))
+	ui.GET("/registries/:registry/collections/:collection/:version", h.RegistryVersionPage, s.registryAccess(viewer))
+	ui.POST("/registries/:registry/collections/:collection/:version/aliases", h.RegistryVersionAliasAdd, s.registryAccess(member))
+	ui.POST("/registries/:registry/collections/:collection/:version/aliases/:alias/remove", h.RegistryVersionAliasRemove, s.registryAccess(member))
+	// Automations: the handlers resolve the scope and check §9 roles.
+	ui.GET("/automations/:id", h.AutomationDetails)
+	ui.Match(getPost, "/automations/:id/edit", h.AutomationEdit)
+	ui.POST("/automations/:id/toggle", h.AutomationToggle)
+	ui.POST("/automations/:id/delete", h.AutomationDelete)
+	ui.GET("/automations/:id/deliveries", h.AutomationDeliveries)
+	ui.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
+
 	ui.GET("/registries/:registry/members", h.RegistryMembers, s.registryAccess(viewer))
 	ui.POST("/registries/:registry/members", h.RegistryMemberAdd, s.registryAccess(admin))
 	ui.POST("/registries/:registry/members/:user/role", h.RegistryMemberRole, s.registryAccess(admin))
@@ -64,10 +96,37 @@ func (s *Server) routes() {
 	api.DELETE("/teams/:team/webhooks/:name", h.APIWebhookDelete, s.teamAccess(admin))
 	api.POST("/teams/:team/webhooks/:name/test", h.APIWebhookTest, s.teamAccess(admin))
 
+	api.GET("/teams/:team/projects", h.APIProjectsList, s.teamAccess(viewer))
+	api.POST("/teams/:team/projects", h.APIProjectCreate, s.teamAccess(member))
+
+	api.GET("/projects/:team/:project/artifacts", h.APICollectionsList, s.projectAccess(viewer))
+	api.POST("/projects/:team/:project/artifacts", h.APIArtifactLog, s.projectAccess(member))
+	api.GET("/projects/:team/:project/artifacts/:collection/versions", h.APIVersionsList, s.projectAccess(viewer))
+	api.GET("/projects/:team/:project/events", h.APIProjectEvents, s.projectAccess(viewer))
+
+	// Artifact versions by id, project and registry versions alike: the
+	// version's project team or registry decides the role.
+	api.GET("/artifacts/:id", h.APIArtifactGet, s.artifactAccess(viewer))
+	api.POST("/artifacts/:id/aliases", h.APIAliasAdd, s.artifactAccess(member))
+	api.DELETE("/artifacts/:id/aliases/:alias", h.APIAliasRemove, s.artifactAccess(member))
+	// Linking reads the source; the handler checks member on the registry.
+	api.POST("/artifacts/:id/links", h.APIArtifactLink, s.artifactAccess(viewer))
+
+	api.POST("/automations", h.APIAutomationCreate)
+	api.GET("/automations", h.APIAutomationsList)
+	api.GET("/automations/:id", h.APIAutomationGet)
+	api.PATCH("/automations/:id", h.APIAutomationUpdate)
+	api.DELETE("/automations/:id", h.APIAutomationDelete)
+	api.GET("/automations/:id/deliveries", h.APIAutomationDeliveries)
+	api.POST("/deliveries/:id/redeliver", h.APIRedeliver)
+
 	api.GET("/registries", h.APIRegistriesList)
 	api.POST("/registries", h.APIRegistryCreate)
 	api.GET("/registries/:registry/members", h.APIRegistryMembers, s.registryAccess(viewer))
 	api.POST("/registries/:registry/members", h.APIRegistryMemberAdd, s.registryAccess(admin))
 	api.PATCH("/registries/:registry/members/:email", h.APIRegistryMemberUpdate, s.registryAccess(admin))
 	api.DELETE("/registries/:registry/members/:email", h.APIRegistryMemberRemove, s.registryAccess(admin))
+	api.GET("/registries/:registry/collections", h.APIRegistryCollections, s.registryAccess(viewer))
+	api.GET("/registries/:registry/collections/:collection/versions", h.APIRegistryVersions, s.registryAccess(viewer))
+	api.GET("/registries/:registry/events", h.APIRegistryEvents, s.registryAccess(viewer))
 }

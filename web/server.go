@@ -109,6 +109,10 @@ func (s *Server) Handler() http.Handler {
 	return http.NewCrossOriginProtection().Handler(s.echo)
 }
 
+// SetWake makes every request that commits events call f afterwards (the
+// delivery runner's Wake). Call it before serving.
+func (s *Server) SetWake(f func()) { s.h.SetWake(f) }
+
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return len(p) >= 8 && p[:8] == "/api/v1/"

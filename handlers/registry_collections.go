@@ -1,0 +1,82 @@
+package handlers
+
+import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/views"
+)
+
+// RegistryPage is GET /registries/:registry: the registry's collections.
+func (h *Handler) RegistryPage(c echo.Context) error {
+	r := currentRegistry(c)
+	cs, err := models.CollectionsOfRegistry(c.Request().Context(), h.db, r.ID)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, http.StatusOK, views.RegistryPage(views.RegistryShellProps{Registry: r}, cs))
+}
+
+// RegistryEvents is GET /registries/:registry/events.
+func (h *Handler) RegistryEvents(c echo.Context) error {
+	r := currentRegistry(c)
+	evs, err := models.EventsOf(c.Request().Context(), h.db, models.ScopeKindRegistry, r.ID, 200)
+	if err != nil {
+		return err
+	}
+	rows := eventRows(evs, func(ev models.Event) string {
+		return views.RegistryCollectionURL(r.Name, ev.Vars.ArtifactCollectionName)
+	})
+	shell := views.RegistryShellProps{Registry: r, Trail: []views.Link{{Label: "Events"}}}
+	return h.Render(c, http.StatusOK, views.RegistryEventsPage(shell, rows))
+}
+
+// RegistryCollectionPage is GET /registries/:registry/collections/:collection.
+func (h *Handler) RegistryCollectionPage(c echo.Context) error {
+	ctx := c.Request().Context()
+	r := currentRegistry(c)
+	coll, err := models.CollectionInRegistry(ctx, h.db, r.ID, c.Param("collection"))
+	if err != nil {
+		return noCollection(c.Param("collection"), err)
+	}
+	vs, err := models.VersionsOf(ctx, h.db, coll.ID)
+	if err != nil {
+		return err
+	}
+	shell := views.RegistryShellProps{Registry: r, Trail: []views.Link{{Label: coll.Name}}}
+	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.RegistryCollectionURL(r.Name, coll.Name)}
+	automations, err := h.collectionAutomations(c, r, coll)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, http.StatusOK, views.RegistryCollectionPage(shell, props, automations))
+}
+
+// RegistryVersionPage is GET /registries/:registry/collections/:collection/:version.
+func (h *Handler) RegistryVersionPage(c echo.Context) error {
+	vp, err := h.registryVersionPage(c)
+	if err != nil {
+		return err
+	}
+	return h.renderVersionPage(c, http.StatusOK, vp, views.NewForm(), views.NewForm())
+}
+
+// RegistryVersionAliasAdd is POST .../collections/:collection/:version/aliases (registry members).
+func (h *Handler) RegistryVersionAliasAdd(c echo.Context) error {
+	vp, err := h.registryVersionPage(c)
+	if err != nil {
+		return err
+	}
+	return h.aliasAddForm(c, vp)
+}
+
+// RegistryVersionAliasRemove is POST .../collections/:collection/:version/aliases/:alias/remove.
+func (h *Handler) RegistryVersionAliasRemove(c echo.Context) error {
+	vp, err := h.registryVersionPage(c)
+	if err != nil {
+		return err
+	}
+	return h.aliasRemoveForm(c, vp)
+}
