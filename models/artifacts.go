@@ -378,16 +378,20 @@ func fillVersions(ctx context.Context, db *gorm.DB, collectionID int64, vs []Art
 		Order("version_index DESC").Limit(1).Pluck("version_index", &newest).Error; err != nil {
 		return fmt.Errorf("find latest version: %w", err)
 	}
-	ids := make([]int64, len(vs))
 	var authorIDs []int64
-	for i, v := range vs {
-		ids[i] = v.ID
-		if v.AuthorID != nil {
+	seen := map[int64]bool{}
+	for _, v := range vs {
+		if v.AuthorID != nil && !seen[*v.AuthorID] {
+			seen[*v.AuthorID] = true
 			authorIDs = append(authorIDs, *v.AuthorID)
 		}
 	}
+	aliases := db.Where("collection_id = ?", collectionID)
+	if len(vs) == 1 {
+		aliases = aliases.Where("version_id = ?", vs[0].ID)
+	}
 	var rows []artifactAlias
-	if err := db.Where("version_id IN ?", ids).Order("alias").Find(&rows).Error; err != nil {
+	if err := aliases.Order("alias").Find(&rows).Error; err != nil {
 		return fmt.Errorf("load aliases: %w", err)
 	}
 	byVersion := map[int64][]string{}
