@@ -540,3 +540,37 @@ func TestDeleteRefusalsNameWhatUsesIt(t *testing.T) {
 		t.Fatalf("delete it again: %d", status)
 	}
 }
+
+// The Edit form of the … menu: the page opens with the webhook's values; a
+// bad change comes back beside the field with the input kept and nothing
+// saved; a good one is saved, grants included.
+func TestWebhookEditForm(t *testing.T) {
+	f := newIntegrations(t)
+	admin := f.app.SignInHTTP(t, "admin@example.com")
+	s, page := admin.Get(t, "/teams/ml/webhooks/ci/edit")
+	if s != http.StatusOK || !strings.Contains(page, `data-testid="webhook-edit"`) || !strings.Contains(page, `value="`+f.recv.URL+`/hook"`) {
+		t.Fatalf("edit page: %d", s)
+	}
+	if !strings.Contains(page, `value="DEPLOY_KEY" checked`) {
+		t.Fatal("edit page does not check the granted secret")
+	}
+	bad := url.Values{"name": {"ci"}, "url": {"http://169.254.169.254/latest"}, "access_token_secret": {"GITHUB_TOKEN"}, "secrets": {"DEPLOY_KEY", "SIGNING_SECRET"}}
+	s, page = admin.PostForm(t, "/teams/ml/webhooks/ci", bad)
+	if s != http.StatusUnprocessableEntity || !strings.Contains(page, "metadata") || !strings.Contains(page, `value="http://169.254.169.254/latest"`) || !strings.Contains(page, `value="SIGNING_SECRET" checked`) {
+		t.Fatalf("bad edit: %d, want 422 with the reason and the input kept", s)
+	}
+	if w := f.webhook(t, "ci"); w.URL != f.recv.URL+"/hook" || w.SigningSecret != "SIGNING_SECRET" {
+		t.Fatalf("refused edit changed the webhook: %+v", w)
+	}
+	good := url.Values{"name": {"ci-2"}, "url": {f.recv.URL + "/v2"}, "access_token_secret": {""}, "signing_secret": {"SIGNING_SECRET"}, "secrets": {"GITHUB_TOKEN"}}
+	if s, body := admin.PostForm(t, "/teams/ml/webhooks/ci", good); s != http.StatusSeeOther {
+		t.Fatalf("edit: %d %s", s, body)
+	}
+	w := f.webhook(t, "ci-2")
+	if w.URL != f.recv.URL+"/v2" || w.AccessTokenSecret != "" || len(w.Secrets) != 1 || w.Secrets[0] != "GITHUB_TOKEN" {
+		t.Fatalf("after edit: %+v", w)
+	}
+	if s, _ := admin.Get(t, "/teams/ml/webhooks/ci/edit"); s != http.StatusNotFound {
+		t.Fatalf("old name still edits: %d", s)
+	}
+}
