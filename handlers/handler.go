@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"gorm.io/gorm"
@@ -29,6 +30,8 @@ type Deps struct {
 	Limiter  AttemptLimiter
 	OrgName  string
 	BaseURL  string
+	// LaunchLease is how long a claim or heartbeat holds a run-queue item.
+	LaunchLease time.Duration
 }
 
 // Handler serves every route; its methods are the actions.
@@ -39,6 +42,7 @@ type Handler struct {
 	limiter  AttemptLimiter
 	orgName  string
 	baseURL  string
+	lease    time.Duration
 }
 
 // New builds the Handler.
@@ -50,5 +54,6 @@ func New(d Deps) *Handler {
 		limiter:  d.Limiter,
 		orgName:  d.OrgName,
 		baseURL:  d.BaseURL,
+		lease:    d.LaunchLease,
 	}
 }

@@ -48,12 +48,24 @@ func (h *Handler) TeamSettings(c echo.Context) error {
 }
 
 func (h *Handler) renderTeamSettings(c echo.Context, status int, form views.Form) error {
+	return h.renderTeamSettingsForms(c, status, form, views.NewForm())
+}
+
+// renderTeamSettingsForms renders Team Settings with the add-member form
+// and the new-queue form as submitted.
+func (h *Handler) renderTeamSettingsForms(c echo.Context, status int, form, queueForm views.Form) error {
 	t, role := currentTeam(c), currentRole(c)
+	canAdmin := models.CanAdmin(CurrentUser(c), role)
 	members, err := models.TeamMembers(c.Request().Context(), h.db, t.ID)
 	if err != nil {
 		return err
 	}
+	queues, err := models.QueuesOf(c.Request().Context(), h.db, t.ID)
+	if err != nil {
+		return err
+	}
 	return h.Render(c, status, views.TeamSettingsPage(views.TeamSettingsProps{
-		Team: t, Role: role, CanAdmin: models.CanAdmin(CurrentUser(c), role), Members: members, Form: form,
+		Team: t, Role: role, CanAdmin: canAdmin, Members: members, Form: form,
+		Launch: views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
 	}))
 }

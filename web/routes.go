@@ -7,7 +7,7 @@ import (
 // routes is the one route table: every method, path and protection.
 func (s *Server) routes() {
 	e, h := s.echo, s.h
-	admin, viewer := models.RoleAdmin, models.RoleViewer
+	admin, member, viewer := models.RoleAdmin, models.RoleMember, models.RoleViewer
 
 	e.GET("/healthz", h.Healthz)
 	e.GET("/login", h.LoginPage)
@@ -27,6 +27,9 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/members", h.TeamMemberAdd, s.teamAccess(admin))
 	ui.POST("/teams/:team/members/:user/role", h.TeamMemberRole, s.teamAccess(admin))
 	ui.POST("/teams/:team/members/:user/remove", h.TeamMemberRemove, s.teamAccess(admin))
+	ui.POST("/teams/:team/queues", h.QueueCreate, s.teamAccess(admin))
+	ui.GET("/teams/:team/queues/:queue", h.QueuePage, s.teamAccess(viewer))
+	ui.POST("/teams/:team/queues/:queue/delete", h.QueueDelete, s.teamAccess(admin))
 
 	ui.GET("/registries", h.RegistriesList)
 	ui.POST("/registries", h.RegistryCreate)
@@ -44,6 +47,15 @@ func (s *Server) routes() {
 	api.POST("/teams/:team/members", h.APITeamMemberAdd, s.teamAccess(admin))
 	api.PATCH("/teams/:team/members/:email", h.APITeamMemberUpdate, s.teamAccess(admin))
 	api.DELETE("/teams/:team/members/:email", h.APITeamMemberRemove, s.teamAccess(admin))
+
+	// Launch: queues (admins manage), agents claim and report (members).
+	api.GET("/teams/:team/queues", h.APIQueuesList, s.teamAccess(viewer))
+	api.POST("/teams/:team/queues", h.APIQueueCreate, s.teamAccess(admin))
+	api.DELETE("/teams/:team/queues/:queue", h.APIQueueDelete, s.teamAccess(admin))
+	api.GET("/teams/:team/queues/:queue/items", h.APIQueueItems, s.teamAccess(viewer))
+	api.POST("/teams/:team/queues/:queue/claim", h.APIQueueClaim, s.teamAccess(member))
+	// The item's team is checked in the handler (member+; others 404).
+	api.POST("/run-queue-items/:id/status", h.APIRunItemStatus)
 
 	api.GET("/registries", h.APIRegistriesList)
 	api.POST("/registries", h.APIRegistryCreate)

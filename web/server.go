@@ -37,6 +37,10 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{echo: e, db: db, sessions: store, log: log}
+	lease := cfg.LaunchLease
+	if lease <= 0 {
+		lease = DefaultLaunchLease
+	}
 	s.h = handlers.New(handlers.Deps{
 		DB:       db,
 		Sessions: store,
@@ -44,6 +48,8 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Limiter:  NewLoginLimiter(10, 15*time.Minute),
 		OrgName:  cfg.OrgName,
 		BaseURL:  cfg.BaseURL,
+		// LaunchLease is how long an agent holds a claimed run-queue item.
+		LaunchLease: lease,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
