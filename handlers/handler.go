@@ -5,6 +5,7 @@ package handlers
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"gorm.io/gorm"
@@ -39,6 +40,8 @@ type Deps struct {
 	// Wake, when set, is called after a request commits events, so the
 	// delivery runner picks up their deliveries without waiting for a poll.
 	Wake func()
+	// LaunchLease is how long a claim or heartbeat holds a run-queue item.
+	LaunchLease time.Duration
 }
 
 // Handler serves every route; its methods are the actions.
@@ -52,6 +55,7 @@ type Handler struct {
 	secrets  *secretbox.Box
 	sender   *sender.Sender
 	wake     func()
+	lease    time.Duration
 }
 
 // New builds the Handler.
@@ -66,6 +70,7 @@ func New(d Deps) *Handler {
 		secrets:  d.Secrets,
 		sender:   d.Sender,
 		wake:     d.Wake,
+		lease:    d.LaunchLease,
 	}
 }
 

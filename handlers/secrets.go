@@ -19,7 +19,7 @@ func (h *Handler) SecretCreate(c echo.Context) error {
 	if errs, status, ok := fieldErrors(err); ok {
 		// The value is never sent back: the user types it again.
 		form := views.Form{Values: map[string]string{"name": name}, Errors: errs}
-		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelNewSecret, Form: form})
+		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelNewSecret, Form: form}, views.NewForm())
 	}
 	if err != nil {
 		return err
@@ -34,7 +34,7 @@ func (h *Handler) SecretUpdate(c echo.Context) error {
 	err := models.UpdateSecret(c.Request().Context(), h.db, h.secrets, t.ID, name, c.FormValue("value"), CurrentUser(c))
 	if errs, status, ok := fieldErrors(err); ok {
 		form := views.Form{Values: map[string]string{}, Errors: errs}
-		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelEditSecret, Name: name, Form: form})
+		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelEditSecret, Name: name, Form: form}, views.NewForm())
 	}
 	if err != nil {
 		return err

@@ -49,20 +49,27 @@ func (h *Handler) TeamSettings(c echo.Context) error {
 
 // renderTeamSettings re-renders the page with the Add member form's state.
 func (h *Handler) renderTeamSettings(c echo.Context, status int, form views.Form) error {
-	return h.renderSettings(c, status, form, views.SettingsPanel{})
+	return h.renderSettings(c, status, form, views.SettingsPanel{}, views.NewForm())
 }
 
-// renderSettings renders Team Settings with one secrets/webhooks panel open.
-// Secrets and webhooks are only loaded for admins, who alone see them.
-func (h *Handler) renderSettings(c echo.Context, status int, form views.Form, panel views.SettingsPanel) error {
+// renderSettings renders Team Settings with one secrets/webhooks panel open
+// and the add-member and new-queue forms as submitted. Secrets and
+// webhooks are only loaded for admins, who alone see them.
+func (h *Handler) renderSettings(c echo.Context, status int, form views.Form, panel views.SettingsPanel, queueForm views.Form) error {
 	ctx := c.Request().Context()
 	t, role := currentTeam(c), currentRole(c)
 	members, err := models.TeamMembers(ctx, h.db, t.ID)
 	if err != nil {
 		return err
 	}
+	queues, err := models.QueuesOf(ctx, h.db, t.ID)
+	if err != nil {
+		return err
+	}
+	canAdmin := models.CanAdmin(CurrentUser(c), role)
 	p := views.TeamSettingsProps{
-		Team: t, Role: role, CanAdmin: models.CanAdmin(CurrentUser(c), role), Members: members, Form: form, Panel: panel,
+		Team: t, Role: role, CanAdmin: canAdmin, Members: members, Form: form, Panel: panel,
+		Launch: views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
 	}
 	if p.CanAdmin {
 		if p.Secrets, err = models.SecretsOf(ctx, h.db, t.ID); err != nil {

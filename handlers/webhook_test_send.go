@@ -40,7 +40,7 @@ func (h *Handler) WebhookTestPanel(c echo.Context) error {
 	if isHTMX(c) {
 		return h.Render(c, http.StatusOK, views.WebhookTestPanel(test))
 	}
-	return h.renderSettings(c, http.StatusOK, views.NewForm(), views.SettingsPanel{Open: views.PanelTestWebhook, Name: w.Name, Test: &test})
+	return h.renderSettings(c, http.StatusOK, views.NewForm(), views.SettingsPanel{Open: views.PanelTestWebhook, Name: w.Name, Test: &test}, views.NewForm())
 }
 
 // WebhookTestSend is POST /teams/:team/webhooks/:name/test: sends the
@@ -68,7 +68,7 @@ func (h *Handler) WebhookTestSend(c echo.Context) error {
 		return h.Render(c, http.StatusOK, views.WebhookTestResultView(result))
 	}
 	test := views.WebhookTest{Team: t.Name, Webhook: w.Name, URL: w.URL, Payload: template, Result: &result}
-	return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelTestWebhook, Name: w.Name, Test: &test})
+	return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelTestWebhook, Name: w.Name, Test: &test}, views.NewForm())
 }
 
 type testRequestJSON struct {

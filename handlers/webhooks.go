@@ -50,7 +50,7 @@ func (h *Handler) WebhookCreate(c echo.Context) error {
 	w, err := models.CreateWebhook(c.Request().Context(), h.db, t.ID, spec, CurrentUser(c))
 	if errs, status, ok := fieldErrors(err); ok {
 		panel := views.SettingsPanel{Open: views.PanelNewWebhook, Form: webhookForm(spec, errs), Granted: spec.Secrets}
-		return h.renderSettings(c, status, views.NewForm(), panel)
+		return h.renderSettings(c, status, views.NewForm(), panel, views.NewForm())
 	}
 	if err != nil {
 		return err
@@ -69,7 +69,7 @@ func (h *Handler) WebhookEdit(c echo.Context) error {
 	}
 	spec := models.WebhookSpec{Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret}
 	panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, map[string]string{}), Granted: w.Secrets}
-	return h.renderSettings(c, http.StatusOK, views.NewForm(), panel)
+	return h.renderSettings(c, http.StatusOK, views.NewForm(), panel, views.NewForm())
 }
 
 // WebhookUpdate is POST /teams/:team/webhooks/:name: the edit form.
@@ -83,7 +83,7 @@ func (h *Handler) WebhookUpdate(c echo.Context) error {
 	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
 	if errs, status, ok := fieldErrors(err); ok {
 		panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, errs), Granted: spec.Secrets}
-		return h.renderSettings(c, status, views.NewForm(), panel)
+		return h.renderSettings(c, status, views.NewForm(), panel, views.NewForm())
 	}
 	if err != nil {
 		return err

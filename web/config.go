@@ -45,8 +45,15 @@ type Config struct {
 	// RetrySchedule is the wait after each failed attempt, e.g. "10s,30s,2m"; empty: jobs.DefaultRetrySchedule.
 	RetrySchedule   string        `env:"RETRY_SCHEDULE"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
-	LogLevel        string        `env:"LOG_LEVEL" envDefault:"info"`
+	// LaunchLease is how long a claimed run-queue item stays with its agent
+	// without a heartbeat; after that another agent may claim it.
+	LaunchLease time.Duration `env:"LAUNCH_LEASE" envDefault:"60s"`
+	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
 }
+
+// DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in
+// code leaves LaunchLease zero.
+const DefaultLaunchLease = 60 * time.Second
 
 // LoadConfig parses the environment.
 func LoadConfig() (Config, error) {
@@ -61,6 +68,9 @@ func LoadConfig() (Config, error) {
 		}
 	}
 	cfg.AllowedTargets = allowed
+	if cfg.LaunchLease < time.Second {
+		return Config{}, fmt.Errorf("LAUNCH_LEASE must be at least 1s, not %s", cfg.LaunchLease)
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = fmt.Sprintf("http://localhost:%d", cfg.Port)

@@ -52,6 +52,9 @@ func (s *Server) routes() {
 	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases/:alias/remove", h.VersionAliasRemove, s.projectAccess(member))
 	// Linking reads the version; the handler checks member on the chosen registry.
 	ui.POST("/projects/:team/:project/artifacts/:collection/:version/links", h.VersionLink, s.projectAccess(viewer))
+	ui.POST("/teams/:team/queues", h.QueueCreate, s.teamAccess(admin))
+	ui.GET("/teams/:team/queues/:queue", h.QueuePage, s.teamAccess(viewer))
+	ui.POST("/teams/:team/queues/:queue/delete", h.QueueDelete, s.teamAccess(admin))
 
 	ui.GET("/registries", h.RegistriesList)
 	ui.POST("/registries", h.RegistryCreate)
@@ -119,6 +122,15 @@ func (s *Server) routes() {
 	api.DELETE("/automations/:id", h.APIAutomationDelete)
 	api.GET("/automations/:id/deliveries", h.APIAutomationDeliveries)
 	api.POST("/deliveries/:id/redeliver", h.APIRedeliver)
+
+	// Launch: queues (admins manage), agents claim and report (members).
+	api.GET("/teams/:team/queues", h.APIQueuesList, s.teamAccess(viewer))
+	api.POST("/teams/:team/queues", h.APIQueueCreate, s.teamAccess(admin))
+	api.DELETE("/teams/:team/queues/:queue", h.APIQueueDelete, s.teamAccess(admin))
+	api.GET("/teams/:team/queues/:queue/items", h.APIQueueItems, s.teamAccess(viewer))
+	api.POST("/teams/:team/queues/:queue/claim", h.APIQueueClaim, s.teamAccess(member))
+	// The item's team is checked in the handler (member+; others 404).
+	api.POST("/run-queue-items/:id/status", h.APIRunItemStatus)
 
 	api.GET("/registries", h.APIRegistriesList)
 	api.POST("/registries", h.APIRegistryCreate)

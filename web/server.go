@@ -55,6 +55,10 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	e.HideBanner = true
 	e.HidePort = true
 	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd}
+	lease := cfg.LaunchLease
+	if lease <= 0 {
+		lease = DefaultLaunchLease
+	}
 	s.h = handlers.New(handlers.Deps{
 		DB:       db,
 		Sessions: store,
@@ -64,6 +68,8 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		BaseURL:  cfg.BaseURL,
 		Secrets:  box,
 		Sender:   snd,
+		// LaunchLease is how long an agent holds a claimed run-queue item.
+		LaunchLease: lease,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)

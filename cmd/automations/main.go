@@ -22,6 +22,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/jobs"
+	"github.com/automations-dev/automations/jobs/agent"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/web"
 )
@@ -36,6 +37,10 @@ commands:
                                           create a site admin
   admin api-key --email E [--name N]      mint an API key; the key alone is the last line of output
   admin reset-password --email E --password P
+  agent --queue TEAM/QUEUE --url URL --api-key K [--name N] [--poll 2s] -- CMD [ARGS]
+                                          launch agent: claim items of the queue and run CMD for each,
+                                          with LAUNCH_ITEM_ID, LAUNCH_JOB, LAUNCH_JOB_VERSION, LAUNCH_PROJECT
+                                          and LAUNCH_CONFIG_FILE set; --api-key defaults to $AUTOMATIONS_API_KEY
 
 environment: DATABASE_URL (unset: embedded database under DATA_DIR, default ./data), PORT (8080),
 ALLOWED_TARGETS, BASE_URL, ORG_NAME, SECRET_KEY, ENCRYPTION_KEY; see README.md.
@@ -67,6 +72,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, cfg, stdout)
 	case "admin":
 		err = admin(ctx, cfg, args[1:], stdout)
+	case "agent":
+		err = runAgent(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -305,4 +312,40 @@ func admin(ctx context.Context, cfg web.Config, args []string, stdout io.Writer)
 		return usageError{fmt.Sprintf("unknown admin subcommand %q", args[0])}
 	}
 	return nil
+}
+
+// runAgent is `automations agent`: it needs no database, only the server's
+// URL and an API key of a member of the queue's team.
+func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, log *slog.Logger) error {
+	fs := flag.NewFlagSet("agent", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	queue := fs.String("queue", "", "TEAM/QUEUE")
+	url := fs.String("url", "", "the server's base URL")
+	apiKey := fs.String("api-key", os.Getenv("AUTOMATIONS_API_KEY"), "API key")
+	name := fs.String("name", "", "agent name")
+	poll := fs.Duration("poll", 2*time.Second, "wait after finding the queue empty")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	team, queueName, ok := strings.Cut(*queue, "/")
+	if !ok || team == "" || queueName == "" || strings.Contains(queueName, "/") {
+		return usageError{"--queue is required as TEAM/QUEUE"}
+	}
+	if *url == "" {
+		return usageError{"--url is required: the server's base URL, e.g. https://automations.example.com"}
+	}
+	if *apiKey == "" {
+		return usageError{"--api-key (or AUTOMATIONS_API_KEY) is required"}
+	}
+	if *poll <= 0 {
+		return usageError{"--poll must be positive"}
+	}
+	if fs.NArg() == 0 {
+		return usageError{"give the command to run after --: automations agent --queue TEAM/QUEUE ... -- CMD [ARGS]"}
+	}
+	return agent.Run(ctx, agent.Config{
+		URL: *url, APIKey: *apiKey, Team: team, Queue: queueName, Name: *name,
+		Command: fs.Args(), PollInterval: *poll,
+		Stdout: stdout, Stderr: stderr, Logger: log,
+	})
 }
