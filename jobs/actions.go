@@ -19,5 +19,6 @@ type ActionDeps struct {
 func NewActions(d ActionDeps) map[string]Action {
 	return map[string]Action{
 		models.ActionWebhook: &WebhookAction{DB: d.DB, Secrets: d.Secrets, Sender: d.Sender},
+		models.ActionLaunch:  &LaunchAction{DB: d.DB},
 	}
 }
