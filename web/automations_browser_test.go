@@ -66,7 +66,7 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-details")),
 		chromedp.SendKeys(webtest.TestID("field-name"), "notify-ci"),
-		chromedp.Click(webtest.TestID("create-automation")),
+		webtest.ClickNav(webtest.TestID("create-automation")),
 		chromedp.WaitVisible(webtest.TestID("automation-config")),
 	)
 	if err != nil {
@@ -148,7 +148,7 @@ func TestBrowserLaunchAutomationWizard(t *testing.T) {
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-details")),
 		chromedp.SendKeys(webtest.TestID("field-name"), "retrain"),
-		chromedp.Click(webtest.TestID("create-automation")),
+		webtest.ClickNav(webtest.TestID("create-automation")),
 		chromedp.WaitVisible(webtest.TestID("run-items")),
 	)
 	if err != nil {
