@@ -18,7 +18,7 @@ type ActionDeps struct {
 // NewActions returns every action by the action type it runs.
 func NewActions(d ActionDeps) map[string]Action {
 	return map[string]Action{
-		models.ActionWebhook: &WebhookAction{DB: d.DB, Secrets: d.Secrets, Sender: d.Sender},
+		models.ActionWebhook: NewWebhookAction(d.DB, d.Secrets, d.Sender),
 		models.ActionLaunch:  &LaunchAction{DB: d.DB},
 	}
 }

@@ -86,17 +86,34 @@ type finished struct {
 	result models.AttemptResult
 }
 
-// Run works until ctx is cancelled, then stops claiming, lets in-flight
-// attempts finish (up to Grace; a cut-off attempt is recorded as
-// interrupted and retried), records every outcome and returns.
+// Run works until ctx is cancelled, then stops claiming, releases the
+// deliveries it claimed but did not start, lets in-flight attempts finish
+// (up to Grace; a cut-off attempt is recorded as interrupted and retried),
+// records every outcome and returns.
+//
+// Concurrency workers take deliveries from a local queue that holds up to
+// Concurrency more: claims are prefetched in batches while the workers
+// send, so no worker waits for a claim's commit.
 func (r *Runner) Run(ctx context.Context) error {
 	// Attempts run under their own context so shutdown can give them Grace.
 	workCtx, cancelWork := context.WithCancel(context.Background())
 	defer cancelWork()
 
-	slots := make(chan struct{}, r.cfg.Concurrency)
-	results := make(chan finished, r.cfg.Concurrency)
-	var inFlight sync.WaitGroup
+	queue := make(chan models.Delivery, r.cfg.Concurrency)
+	taken := make(chan struct{}, 1)                     // a worker took a delivery: there is room to claim
+	results := make(chan finished, 4*r.cfg.Concurrency) // workers never wait on the recorder
+	var workers sync.WaitGroup
+	for range r.cfg.Concurrency {
+		workers.Go(func() {
+			for d := range queue {
+				select {
+				case taken <- struct{}{}:
+				default:
+				}
+				results <- finished{r.attempt(workCtx, &d)}
+			}
+		})
+	}
 	recorderDone := make(chan struct{})
 	go func() {
 		defer close(recorderDone)
@@ -107,35 +124,37 @@ func (r *Runner) Run(ctx context.Context) error {
 	defer timer.Stop()
 loop:
 	for {
-		free := r.cfg.Concurrency - len(slots)
+		space := cap(queue) - len(queue)
 		claimed := 0
-		if free > 0 {
-			ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, free, r.cfg.Lease)
+		// Claim when at least half the queue is free, so each claim
+		// statement takes a batch rather than one row per finished attempt.
+		if space > 0 && (space >= cap(queue)/2 || len(queue) == 0) {
+			ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, space, r.cfg.Lease)
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim deliveries", "err", err)
 			}
 			claimed = len(ds)
 			for i := range ds {
-				slots <- struct{}{}
-				inFlight.Add(1)
-				go func(d models.Delivery) {
-					defer inFlight.Done()
-					defer func() { <-slots }()
-					results <- finished{r.attempt(workCtx, &d)}
-				}(ds[i])
+				queue <- ds[i] // never blocks: only this loop adds, and there was space
+			}
+			if claimed > 0 && claimed == space {
+				// A full batch: more may be due. Claim again when workers made room.
+				select {
+				case <-ctx.Done():
+					break loop
+				case <-taken:
+				}
+				continue
 			}
 		}
-		if claimed > 0 && claimed == free {
-			// Full batch: there may be more due; claim again once a slot frees.
+		if claimed > 0 || (space > 0 && space < cap(queue)/2 && len(queue) > 0) {
+			// Wait for room, or for news of more work.
 			select {
 			case <-ctx.Done():
 				break loop
-			case slots <- struct{}{}:
-				<-slots
+			case <-taken:
+			case <-r.wake:
 			}
-			continue
-		}
-		if claimed > 0 {
 			continue
 		}
 		r.resetTimer(ctx, timer)
@@ -144,12 +163,16 @@ loop:
 			break loop
 		case <-r.wake:
 		case <-timer.C:
+		case <-taken:
 		}
 	}
 
-	// Shutdown: wait for in-flight attempts, cutting them off after Grace.
+	// Shutdown: give back what no worker started, then wait for in-flight
+	// attempts, cutting them off after Grace.
+	r.release(queue)
+	close(queue)
 	done := make(chan struct{})
-	go func() { inFlight.Wait(); close(done) }()
+	go func() { workers.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(r.cfg.Grace):
@@ -159,6 +182,29 @@ loop:
 	close(results)
 	<-recorderDone
 	return nil
+}
+
+// release returns the queued, not yet started deliveries to the database
+// so another worker takes them at once rather than after their lease.
+func (r *Runner) release(queue chan models.Delivery) {
+	var ids []int64
+	for {
+		select {
+		case d := <-queue:
+			ids = append(ids, d.ID)
+			continue
+		default:
+		}
+		break
+	}
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := models.ReleaseClaims(ctx, r.db, r.cfg.WorkerID, ids); err != nil {
+		r.log.Error("release claimed deliveries; they are retried when their leases expire", "count", len(ids), "err", err)
+	}
 }
 
 // resetTimer sleeps until the next delivery is due, at most Poll.

@@ -25,6 +25,20 @@ type WebhookAction struct {
 	DB      *gorm.DB
 	Secrets *secretbox.Box
 	Sender  *sender.Sender
+
+	// Events never change once written; webhooks and their secrets may,
+	// so they are kept only for a second (a rotation applies within it).
+	events   *cache[int64, *models.Event]
+	webhooks *cache[[2]int64, *models.ResolvedWebhook]
+}
+
+// NewWebhookAction builds the webhook action.
+func NewWebhookAction(db *gorm.DB, secrets *secretbox.Box, s *sender.Sender) *WebhookAction {
+	return &WebhookAction{
+		DB: db, Secrets: secrets, Sender: s,
+		events:   newCache[int64, *models.Event](time.Hour, 4096),
+		webhooks: newCache[[2]int64, *models.ResolvedWebhook](time.Second, 1024),
+	}
 }
 
 // Perform renders, sends and reports one attempt.
@@ -33,11 +47,13 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	if d.WebhookID == nil {
 		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
 	}
-	ev, err := models.EventByID(ctx, a.DB, d.EventID)
+	ev, err := a.events.get(d.EventID, func() (*models.Event, error) { return models.EventByID(ctx, a.DB, d.EventID) })
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
 	}
-	wh, err := models.ResolveWebhook(ctx, a.DB, a.Secrets, d.TeamID, *d.WebhookID)
+	wh, err := a.webhooks.get([2]int64{d.TeamID, *d.WebhookID}, func() (*models.ResolvedWebhook, error) {
+		return models.ResolveWebhook(ctx, a.DB, a.Secrets, d.TeamID, *d.WebhookID)
+	})
 	if errors.Is(err, models.ErrNotFound) {
 		return Outcome{Err: errors.New("the webhook was deleted"), Permanent: true}
 	}

@@ -112,6 +112,19 @@ RETURNING *`
 	return out, nil
 }
 
+// ReleaseClaims gives back deliveries a worker claimed but never started
+// (it is shutting down): they are due again at once, their attempt uncounted.
+func ReleaseClaims(ctx context.Context, db *gorm.DB, workerID string, ids []int64) error {
+	err := db.WithContext(ctx).Exec(`UPDATE deliveries SET
+  state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1,
+  lease_until = NULL, leased_by = '', updated_at = ?
+WHERE id IN ? AND state = 'running' AND leased_by = ?`, time.Now().UTC(), ids, workerID).Error
+	if err != nil {
+		return fmt.Errorf("release %d claimed deliveries: %w", len(ids), err)
+	}
+	return nil
+}
+
 // AttemptResult is what a worker reports after trying a delivery.
 type AttemptResult struct {
 	DeliveryID int64
@@ -146,22 +159,47 @@ func CompleteAttempts(ctx context.Context, db *gorm.DB, results []AttemptResult)
 		if err := tx.CreateInBatches(attempts, 100).Error; err != nil {
 			return fmt.Errorf("record attempts: %w", err)
 		}
+		// Finished deliveries with the same outcome (typically: succeeded,
+		// HTTP 200) are updated by one statement; retries each carry their
+		// own next attempt time.
+		type outcome struct {
+			state, worker, lastError string
+			lastStatus               int
+			hasStatus                bool
+		}
+		groups := map[outcome][]int64{}
 		for _, r := range results {
-			updates := map[string]any{
-				"state": string(r.State), "lease_until": nil, "leased_by": "",
-				"last_status": r.Attempt.ResponseStatus, "last_error": r.Attempt.Error, "updated_at": now,
+			if r.State == DeliveryRetrying {
+				err := tx.Model(&Delivery{}).
+					Where("id = ? AND state = 'running' AND leased_by = ?", r.DeliveryID, r.WorkerID).
+					Updates(map[string]any{
+						"state": string(r.State), "lease_until": nil, "leased_by": "", "next_attempt_at": r.NextAttemptAt,
+						"last_status": r.Attempt.ResponseStatus, "last_error": r.Attempt.Error, "updated_at": now,
+					}).Error
+				if err != nil {
+					return fmt.Errorf("update delivery %d: %w", r.DeliveryID, err)
+				}
+				continue
 			}
-			switch r.State {
-			case DeliveryRetrying:
-				updates["next_attempt_at"] = r.NextAttemptAt
-			case DeliverySucceeded, DeliveryFailed:
-				updates["completed_at"] = now
+			k := outcome{state: string(r.State), worker: r.WorkerID, lastError: r.Attempt.Error}
+			if r.Attempt.ResponseStatus != nil {
+				k.lastStatus, k.hasStatus = *r.Attempt.ResponseStatus, true
+			}
+			groups[k] = append(groups[k], r.DeliveryID)
+		}
+		for k, ids := range groups {
+			var status *int
+			if k.hasStatus {
+				status = &k.lastStatus
 			}
 			err := tx.Model(&Delivery{}).
-				Where("id = ? AND state = 'running' AND leased_by = ?", r.DeliveryID, r.WorkerID).
-				Updates(updates).Error
+				Where("id IN ? AND state = 'running' AND leased_by = ?", ids, k.worker).
+				Updates(map[string]any{
+					"state": k.state, "lease_until": nil, "leased_by": "", "completed_at": now,
+					"last_status": status, "last_error": k.lastError, "updated_at": now,
+				}).Error
 			if err != nil {
-				return fmt.Errorf("update delivery %d: %w", r.DeliveryID, err)
+				return fmt.Errorf("update %d deliveries: %w", len(ids), err)
 			}
 		}
 		return nil
