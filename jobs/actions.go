@@ -13,11 +13,16 @@ type ActionDeps struct {
 	DB      *gorm.DB
 	Secrets *secretbox.Box
 	Sender  *sender.Sender
+	// SlackAPIURL is Slack's API base (SLACK_API_URL); BaseURL is this
+	// application's public URL, for links in Slack messages.
+	SlackAPIURL string
+	BaseURL     string
 }
 
 // NewActions returns every action by the action type it runs.
 func NewActions(d ActionDeps) map[string]Action {
 	return map[string]Action{
 		models.ActionWebhook: &WebhookAction{DB: d.DB, Secrets: d.Secrets, Sender: d.Sender},
+		models.ActionSlack:   &SlackAction{DB: d.DB, Secrets: d.Secrets, APIURL: d.SlackAPIURL, BaseURL: d.BaseURL},
 	}
 }

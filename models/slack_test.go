@@ -168,3 +168,45 @@ func TestParseSlackActionConfig(t *testing.T) {
 		}
 	}
 }
+
+// Slack messages link to the version's page, in a project or a registry.
+func TestArtifactPagePath(t *testing.T) {
+	f := newSecretsFixture(t)
+	ctx := context.Background()
+	project, err := models.CreateProject(ctx, f.db, f.team, "vision", f.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg, err := models.CreateRegistry(ctx, f.db, "models", "", f.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, _, err := models.LogArtifact(ctx, f.db, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v, _, err := models.LogArtifact(ctx, f.db, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.LinkArtifact(ctx, f.db, v.ID, reg, models.NewLink{Collection: "classifier"}, f.admin, "org"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		kind string
+		id   int64
+		want string
+	}{
+		{models.ScopeKindProject, project.ID, "/projects/ml/vision/artifacts/resnet/v2"},
+		{models.ScopeKindRegistry, reg.ID, "/registries/models/collections/classifier/v0"},
+	} {
+		evs, err := models.EventsOf(ctx, f.db, tc.kind, tc.id, 1)
+		if err != nil || len(evs) != 1 {
+			t.Fatalf("%s events: %v, %v", tc.kind, evs, err)
+		}
+		if got, err := models.ArtifactPagePath(ctx, f.db, &evs[0]); err != nil || got != tc.want {
+			t.Errorf("%s event: path %q, %v; want %q", tc.kind, got, err, tc.want)
+		}
+	}
+}
