@@ -1,12 +1,13 @@
 // Package slacktest is a fake of the Slack Web API methods this project
-// calls (oauth.v2.access, conversations.list, chat.postMessage), served on
-// loopback for tests. It checks credentials the way Slack does, records
+// calls (oauth.v2.access, conversations.list, chat.postMessage) and of the
+// consent screen (/oauth/v2/authorize), served on loopback for tests. It checks credentials the way Slack does, records
 // every request, and can be told to answer the next call of a method with a
 // rate limit (429 and Retry-After) or an error code.
 package slacktest
 
 import (
 	"encoding/json"
+	"html/template"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -74,6 +75,7 @@ func New(t testing.TB) *Server {
 		codes: map[string]bool{}, rateLimit: map[string][]int{}, fail: map[string][]string{},
 	}
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /oauth/v2/authorize", s.authorize)
 	mux.HandleFunc("POST /api/oauth.v2.access", s.oauthAccess)
 	mux.HandleFunc("POST /api/conversations.list", s.withAuth(s.conversationsList))
 	mux.HandleFunc("POST /api/chat.postMessage", s.withAuth(s.postMessage))
@@ -175,6 +177,31 @@ func fail(w http.ResponseWriter, code string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	_ = json.NewEncoder(w).Encode(map[string]any{"ok": false, "error": code})
 }
+
+// authorize is Slack's consent screen reduced to two links: Allow goes
+// back to redirect_uri with a fresh code and the state, Cancel with
+// error=access_denied.
+func (s *Server) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	back, err := url.Parse(q.Get("redirect_uri"))
+	if q.Get("client_id") != s.ClientID || err != nil || back.Scheme == "" {
+		http.Error(w, "invalid_client_id or redirect_uri", http.StatusBadRequest)
+		return
+	}
+	allow, deny := *back, *back
+	allow.RawQuery = url.Values{"code": {s.IssueCode()}, "state": {q.Get("state")}}.Encode()
+	deny.RawQuery = url.Values{"error": {"access_denied"}, "state": {q.Get("state")}}.Encode()
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = consentPage.Execute(w, map[string]string{"Workspace": s.WorkspaceName, "Scopes": q.Get("scope"), "Allow": allow.String(), "Deny": deny.String()})
+}
+
+var consentPage = template.Must(template.New("consent").Parse(`<!DOCTYPE html>
+<html><head><title>Slack fake: install app</title></head><body>
+<h1>Install the app in {{.Workspace}}</h1>
+<p>It asks for {{.Scopes}}.</p>
+<a href="{{.Allow}}" data-testid="slack-allow">Allow</a>
+<a href="{{.Deny}}" data-testid="slack-deny">Cancel</a>
+</body></html>`))
 
 func (s *Server) oauthAccess(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
