@@ -112,7 +112,8 @@ func classifySlackError(err error, channel string) (error, time.Duration, bool) 
 // and a link to the artifact's page.
 func SlackMessage(channelID, automation string, v models.EventVars, link string) slackclient.Message {
 	title := eventHeadline(v)
-	text := fmt.Sprintf("%s: %s (%s) by %s %s", title, v.ArtifactVersionString, v.EventType, authorOr(v.EventAuthor), link)
+	// Slack reads the fallback text as mrkdwn too (it is what notifications show).
+	text := escapeMrkdwn(fmt.Sprintf("%s: %s (%s) by %s", title, v.ArtifactVersionString, v.EventType, authorOr(v.EventAuthor))) + " " + link
 	summary := fmt.Sprintf("*%s*\n<%s|%s>", escapeMrkdwn(title), link, escapeMrkdwn(v.ArtifactVersionString))
 	fields := []*slack.TextBlockObject{
 		slack.NewTextBlockObject(slack.MarkdownType, "*Event*\n`"+escapeMrkdwn(v.EventType)+"`", false, false),

@@ -204,8 +204,8 @@ func TestSlackMessageEscapesNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := string(raw)
-	for _, bad := range []string{"<@U1>", "<!channel>", "eve&co"} {
+	blocks := string(raw) + m.Text
+	for _, bad := range []string{"<@U1>", "<!channel>", "eve&co", `\u003c@U1`, `\u003c!channel`, `eve\u0026co`} {
 		if strings.Contains(blocks, bad) {
 			t.Errorf("blocks hold %q unescaped: %s", bad, blocks)
 		}
