@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
@@ -31,6 +32,16 @@ type actionInput struct {
 	Webhook string `json:"webhook,omitempty"`
 	// Payload is the template's text (a JSON document as a string).
 	Payload string `json:"payload,omitempty"`
+	// Channel is a Slack channel the team connected (slack actions).
+	Channel string `json:"channel,omitempty"`
+	// Launch actions: queue of the team, job (team/project/collection),
+	// job_version (latest, vN or an alias), overrides (a JSON object) and
+	// destination_project (team/project).
+	Queue              string          `json:"queue,omitempty"`
+	Job                string          `json:"job,omitempty"`
+	JobVersion         string          `json:"job_version,omitempty"`
+	Overrides          json.RawMessage `json:"overrides,omitempty"`
+	DestinationProject string          `json:"destination_project,omitempty"`
 }
 
 // automationSpec resolves in into a spec for scope, checking that u may use
@@ -65,6 +76,15 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 			Message: "only members of team " + team.Name + " (not viewers) can use its integrations"}
 	}
 	spec.TeamID = team.ID
+	switch spec.ActionType {
+	case models.ActionSlack:
+		err = h.slackSpec(ctx, team, in.Action, &spec)
+	case models.ActionLaunch:
+		err = h.launchSpec(ctx, u, team, in.Action, &spec)
+	}
+	if err != nil {
+		return spec, err
+	}
 	if spec.ActionType == models.ActionWebhook {
 		if in.Action.Webhook == "" {
 			return spec, models.Invalid("action.webhook", "choose a webhook of team %s", team.Name)
@@ -96,6 +116,17 @@ func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, s
 		return in, err
 	}
 	in.Action.Team = team.Name
+	switch a.ActionType {
+	case models.ActionSlack:
+		var c models.SlackActionConfig
+		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		in.Action.Channel = c.Channel
+	case models.ActionLaunch:
+		var c models.LaunchActionConfig
+		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		in.Action.Queue, in.Action.Job, in.Action.JobVersion = c.Queue, c.Job, c.JobVersion
+		in.Action.Overrides, in.Action.DestinationProject = c.Overrides, c.DestinationProject
+	}
 	if a.WebhookID != nil {
 		wh, err := models.WebhookByID(ctx, h.db, *a.WebhookID)
 		if err != nil && !errors.Is(err, models.ErrNotFound) {
@@ -106,4 +137,94 @@ func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, s
 		}
 	}
 	return in, nil
+}
+
+// slackSpec resolves a Slack action's channel among the team's integrations.
+func (h *Handler) slackSpec(ctx context.Context, team *models.Team, in actionInput, spec *models.AutomationSpec) error {
+	channel := strings.TrimPrefix(strings.TrimSpace(in.Channel), "#")
+	if channel == "" {
+		return models.Invalid("action.channel", "choose a Slack channel team %s has connected", team.Name)
+	}
+	integrations, err := models.SlackIntegrationsOf(ctx, h.db, team.ID)
+	if err != nil {
+		return err
+	}
+	for _, si := range integrations {
+		if si.ChannelName == channel {
+			raw, err := json.Marshal(models.SlackActionConfig{IntegrationID: si.ID, Channel: si.ChannelName})
+			spec.ActionConfig = string(raw)
+			return err
+		}
+	}
+	return models.Invalid("action.channel", "team %s has not connected a Slack channel #%s (Team Settings → Slack)", team.Name, channel)
+}
+
+// launchSpec resolves a launch action: the team's queue, the job (a
+// collection of type job), its version and the destination project.
+func (h *Handler) launchSpec(ctx context.Context, u *models.User, team *models.Team, in actionInput, spec *models.AutomationSpec) error {
+	c := models.LaunchActionConfig{Queue: in.Queue, Job: strings.TrimSpace(in.Job), JobVersion: strings.TrimSpace(in.JobVersion), Overrides: in.Overrides}
+	if c.Queue == "" {
+		return models.Invalid("action.queue", "choose a launch queue of team %s", team.Name)
+	}
+	q, err := models.QueueByName(ctx, h.db, team.ID, c.Queue)
+	if errors.Is(err, models.ErrNotFound) {
+		return models.Invalid("action.queue", "team %s has no launch queue named %q", team.Name, c.Queue)
+	}
+	if err != nil {
+		return err
+	}
+	c.QueueID = q.ID
+	parts := strings.Split(c.Job, "/")
+	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
+		return models.Invalid("action.job", "name the job as team/project/collection")
+	}
+	project, role, err := h.projectByPath(ctx, u, parts[0]+"/"+parts[1], "action.job")
+	if err != nil {
+		return err
+	}
+	if !models.CanView(u, role) {
+		return models.Invalid("action.job", "there is no project %s/%s", parts[0], parts[1])
+	}
+	job, err := models.CollectionInProject(ctx, h.db, project.ID, parts[2])
+	if err != nil || job.Type != "job" {
+		return models.Invalid("action.job", "%s is not an artifact collection of type job", c.Job)
+	}
+	c.JobCollectionID = job.ID
+	if c.JobVersion == "" {
+		c.JobVersion = "latest"
+	}
+	if _, err := models.ResolveVersion(ctx, h.db, job.ID, c.JobVersion); err != nil {
+		return models.Invalid("action.job_version", "job %s has no version %q (use latest, vN or an alias)", c.Job, c.JobVersion)
+	}
+	c.DestinationProject = strings.TrimSpace(in.DestinationProject)
+	if _, role, err := h.projectByPath(ctx, u, c.DestinationProject, "action.destination_project"); err != nil {
+		return err
+	} else if !models.CanWrite(u, role) {
+		return models.Invalid("action.destination_project", "runs log into %s: you must be a member there", c.DestinationProject)
+	}
+	if _, err := models.OverridesObject(c.Overrides); err != nil {
+		return err
+	}
+	raw, err := json.Marshal(c)
+	spec.ActionConfig = string(raw)
+	return err
+}
+
+// projectByPath resolves "team/project" and u's role in its team; a project
+// that does not exist is a field error.
+func (h *Handler) projectByPath(ctx context.Context, u *models.User, path, field string) (*models.Project, models.Role, error) {
+	teamName, name, ok := strings.Cut(path, "/")
+	if !ok || teamName == "" || name == "" {
+		return nil, models.RoleNone, models.Invalid(field, "name the project as team/project")
+	}
+	team, err := models.TeamByName(ctx, h.db, teamName)
+	if err != nil {
+		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
+	}
+	p, err := models.ProjectByName(ctx, h.db, team.ID, name)
+	if err != nil {
+		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
+	}
+	role, err := models.TeamRole(ctx, h.db, team.ID, u.ID)
+	return p, role, err
 }

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -34,6 +35,12 @@ var wizardFields = []struct {
 	{"action_type", "action.type", 2},
 	{"webhook", "action.webhook", 2},
 	{"payload", "action.payload", 2},
+	{"channel", "action.channel", 2},
+	{"queue", "action.queue", 2},
+	{"job", "action.job", 2},
+	{"job_version", "action.job_version", 2},
+	{"overrides", "action.overrides", 2},
+	{"destination_project", "action.destination_project", 2},
 	{"name", "name", 3},
 	{"description", "description", 3},
 	{"enabled", "enabled", 3},
@@ -69,6 +76,12 @@ func (h *Handler) newAutomationWizard(c echo.Context, n scopeNames) error {
 	if c.Request().Method == http.MethodGet {
 		form := views.NewForm()
 		form.Values["enabled"] = "on"
+		form.Values["action_type"] = models.ActionWebhook
+		form.Values["job_version"] = "latest"
+		form.Values["overrides"] = "{}"
+		if scope.Project != nil {
+			form.Values["destination_project"] = scope.Team.Name + "/" + scope.Project.Name
+		}
 		if events := models.EventTypesFor(scope.Type); len(events) > 0 {
 			form.Values["event_type"] = events[0]
 		}
@@ -98,6 +111,8 @@ func (h *Handler) AutomationEdit(c echo.Context) error {
 			"event_type": in.Event.Type, "alias_regex": in.Event.AliasRegex, "collection_filter": "",
 			"team": in.Action.Team, "action_type": in.Action.Type, "webhook": in.Action.Webhook, "payload": in.Action.Payload,
 			"name": in.Name, "description": in.Description, "enabled": "off",
+			"channel": in.Action.Channel, "queue": in.Action.Queue, "job": in.Action.Job, "job_version": in.Action.JobVersion,
+			"overrides": string(in.Action.Overrides), "destination_project": in.Action.DestinationProject,
 		}
 		if a.Enabled {
 			form.Values["enabled"] = "on"
@@ -216,7 +231,17 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	in := automationInput{
 		Name: form.Value("name"), Description: form.Value("description"), Enabled: &enabled,
 		Event:  eventInput{Type: form.Value("event_type"), AliasRegex: form.Value("alias_regex")},
-		Action: actionInput{Type: form.Value("action_type"), Team: form.Value("team"), Webhook: form.Value("webhook"), Payload: form.Value("payload")},
+		Action: actionInput{
+			Type: form.Value("action_type"), Team: form.Value("team"), Webhook: form.Value("webhook"), Payload: form.Value("payload"),
+			Channel: form.Value("channel"), Queue: form.Value("queue"), Job: form.Value("job"), JobVersion: form.Value("job_version"),
+			DestinationProject: form.Value("destination_project"),
+		},
+	}
+	if o := strings.TrimSpace(form.Value("overrides")); o != "" {
+		if !json.Valid([]byte(o)) {
+			return models.AutomationSpec{}, models.Invalid("action.overrides", "is not valid JSON: write a JSON object, e.g. {\"lr\": 0.01}")
+		}
+		in.Action.Overrides = json.RawMessage(o)
 	}
 	// Step 1: the event alone.
 	probe := models.AutomationSpec{Name: "-", Scope: s.Type, EventType: in.Event.Type, AliasRegex: in.Event.AliasRegex, ActionType: "-"}
@@ -290,6 +315,20 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		}
 		for _, wh := range hooks {
 			p.Webhooks = append(p.Webhooks, views.Option{Value: wh.Name, Label: wh.Name + " (" + wh.URL + ")"})
+		}
+		slacks, err := models.SlackIntegrationsOf(ctx, h.db, team.ID)
+		if err != nil {
+			return err
+		}
+		for _, si := range slacks {
+			p.Channels = append(p.Channels, views.Option{Value: si.ChannelName, Label: "#" + si.ChannelName + " (" + si.WorkspaceName + ")"})
+		}
+		queues, err := models.QueuesOf(ctx, h.db, team.ID)
+		if err != nil {
+			return err
+		}
+		for _, q := range queues {
+			p.Queues = append(p.Queues, views.Option{Value: q.Name, Label: q.Name})
 		}
 	}
 	if isHTMX(c) {
@@ -381,6 +420,16 @@ func (h *Handler) actionNames(ctx context.Context, a *models.Automation) (name, 
 		}
 		return wh.Name, "", nil
 	}
+	switch a.ActionType {
+	case models.ActionSlack:
+		var c models.SlackActionConfig
+		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		return "#" + c.Channel, "", nil
+	case models.ActionLaunch:
+		var c models.LaunchActionConfig
+		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		return c.Job + ":" + c.JobVersion, c.Queue, nil
+	}
 	return "", "", nil
 }
 
@@ -418,9 +467,15 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	if team, err := models.TeamByID(ctx, h.db, a.TeamID); err == nil {
 		action += " (team " + team.Name + ")"
 	}
+	var items []models.RunItemWithQueue
+	if a.ActionType == models.ActionLaunch {
+		if items, err = models.RunItemsOfAutomation(ctx, h.db, a.ID); err != nil {
+			return err
+		}
+	}
 	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
-		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds,
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, RunItems: items,
 	}))
 }
 

@@ -24,5 +24,6 @@ func NewActions(d ActionDeps) map[string]Action {
 	return map[string]Action{
 		models.ActionWebhook: &WebhookAction{DB: d.DB, Secrets: d.Secrets, Sender: d.Sender},
 		models.ActionSlack:   &SlackAction{DB: d.DB, Secrets: d.Secrets, APIURL: d.SlackAPIURL, BaseURL: d.BaseURL},
+		models.ActionLaunch:  &LaunchAction{DB: d.DB},
 	}
 }

@@ -88,9 +88,12 @@ func (s *AutomationSpec) Validate() error {
 			return Invalid("action.payload", "%s", err.Error())
 		}
 	case ActionSlack, ActionLaunch:
-		// Validated by their own specs (Slack and launch issue).
+		s.WebhookID, s.Payload = nil, ""
+		if err := validateActionConfig(s.ActionType, s.ActionConfig); err != nil {
+			return err
+		}
 	default:
-		return Invalid("action.type", "%q is not an action: use webhook", s.ActionType)
+		return Invalid("action.type", "%q is not an action: use webhook, slack or launch", s.ActionType)
 	}
 	if s.ActionConfig == "" {
 		s.ActionConfig = "{}"

@@ -46,14 +46,8 @@ type slackIntegrationRow struct {
 
 func (slackIntegrationRow) TableName() string { return "slack_integrations" }
 
-// SlackActionConfig is automations.action_config (and the delivery's copy)
-// for action type slack.
-type SlackActionConfig struct {
-	IntegrationID int64  `json:"integration_id"`
-	Channel       string `json:"channel,omitempty"` // the channel's name when configured, for display
-}
-
-// ParseSlackActionConfig decodes a slack action's configuration.
+// ParseSlackActionConfig decodes a slack action's configuration
+// (SlackActionConfig, in automations.action_config and the delivery's copy).
 func ParseSlackActionConfig(raw string) (SlackActionConfig, error) {
 	var c SlackActionConfig
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {

@@ -153,3 +153,12 @@ func sidebarClass(active bool) string {
 	}
 	return ""
 }
+
+// actionTypeOptions are the wizard's action types, named as in the seeds.
+func actionTypeOptions() []Option {
+	return []Option{
+		{Value: models.ActionWebhook, Label: "Webhooks"},
+		{Value: models.ActionSlack, Label: "Slack notification"},
+		{Value: models.ActionLaunch, Label: "Jobs (launch)"},
+	}
+}

@@ -484,11 +484,11 @@ func TestBrowserArtifactJourney(t *testing.T) {
 	}
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/projects"),
-		chromedp.Click(chromedp.CSS(`[data-testid="projects"] a[href="/projects/ml/vision"]`)),
+		webtest.ClickNav(chromedp.CSS(`[data-testid="projects"] a[href="/projects/ml/vision"]`)),
 		chromedp.WaitVisible(webtest.TestID("project-sidebar")),
-		chromedp.Click(webtest.TestID("nav-collection-detector")),
+		webtest.ClickNav(webtest.TestID("nav-collection-detector")),
 		chromedp.WaitVisible(webtest.TestID("version-v0")),
-		chromedp.Click(chromedp.CSS(`[data-testid="version-v0"] a`)),
+		webtest.ClickNav(chromedp.CSS(`[data-testid="version-v0"] a`)),
 		chromedp.WaitVisible(webtest.TestID("metadata")),
 	)
 	if err != nil {
@@ -503,7 +503,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 	aliasError := chromedp.CSS(`[data-testid="add-alias-form"] .field-error`)
 	err = chromedp.Do(ctx,
 		chromedp.SendKeys(webtest.TestID("field-alias"), "not valid"),
-		chromedp.Click(webtest.TestID("add-alias")),
+		webtest.ClickNav(webtest.TestID("add-alias")),
 		chromedp.WaitVisible(aliasError),
 	)
 	if err != nil {
@@ -515,7 +515,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Clear(webtest.TestID("field-alias")),
 		chromedp.SendKeys(webtest.TestID("field-alias"), "production"),
-		chromedp.Click(webtest.TestID("add-alias")),
+		webtest.ClickNav(webtest.TestID("add-alias")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="version"] [data-testid="alias-production"]`)),
 	)
 	if err != nil {
@@ -527,7 +527,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 		chromedp.Clear(webtest.TestID("field-collection")),
 		chromedp.SendKeys(webtest.TestID("field-collection"), "detectors"),
 		chromedp.SendKeys(webtest.TestID("field-aliases"), "champion"),
-		chromedp.Click(webtest.TestID("link")),
+		webtest.ClickNav(webtest.TestID("link")),
 		chromedp.WaitVisible(webtest.TestID("source")),
 		chromedp.WaitVisible(chromedp.CSS(`[data-testid="version"] [data-testid="alias-champion"]`)),
 	)
@@ -547,7 +547,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 	}
 	collections := text(webtest.TestID("registry-collections"))
 	err = chromedp.Do(ctx,
-		chromedp.Click(chromedp.CSS(`[data-testid="collection-detectors"] a`)),
+		webtest.ClickNav(chromedp.CSS(`[data-testid="collection-detectors"] a`)),
 		chromedp.WaitVisible(webtest.TestID("collection-automations")),
 	)
 	if err != nil {
@@ -560,7 +560,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/projects/ml/vision"),
-		chromedp.Click(webtest.TestID("nav-events")),
+		webtest.ClickNav(webtest.TestID("nav-events")),
 		chromedp.WaitVisible(webtest.TestID("events")),
 	); err != nil {
 		t.Fatalf("project events page: %v", err)
@@ -568,7 +568,7 @@ func TestBrowserArtifactJourney(t *testing.T) {
 	projectEvents := text(webtest.TestID("events"))
 	if err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/registries/models"),
-		chromedp.Click(webtest.TestID("tab-events")),
+		webtest.ClickNav(webtest.TestID("tab-events")),
 		chromedp.WaitVisible(webtest.TestID("events")),
 	); err != nil {
 		t.Fatalf("registry events page: %v", err)

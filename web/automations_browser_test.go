@@ -1,10 +1,13 @@
 package web_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -63,11 +66,11 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-details")),
 		chromedp.SendKeys(webtest.TestID("field-name"), "notify-ci"),
-		chromedp.Click(webtest.TestID("create-automation")),
+		webtest.ClickNav(webtest.TestID("create-automation")),
 		chromedp.WaitVisible(webtest.TestID("automation-config")),
 	)
 	if err != nil {
-		t.Fatalf("wizard step 3: %v", err)
+		t.Fatalf("wizard step 3: %v\n%s", err, wizardHTML(app, ctx))
 	}
 	list := f.must(t, http.StatusOK, "GET", "/api/v1/automations?project=ml/mnist", nil)
 	autos := list["automations"].([]any)
@@ -105,4 +108,86 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 	if err != nil || !strings.HasPrefix(attempts, "2 attempt") {
 		t.Fatalf("attempts after redeliver = %q (%v)", attempts, err)
 	}
+}
+
+// A team admin creates a launch automation in the wizard (the Action step
+// switches to the launch fields), and a new version puts a run on the queue,
+// listed on the automation's page.
+func TestBrowserLaunchAutomationWizard(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	app := f.app
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/ml/queues", map[string]any{"name": "gpu"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{
+		"name": "train", "type": "job", "metadata": map[string]any{"config": map[string]any{"lr": 0.1}},
+	})
+	ctx := webtest.NewBrowser(t)
+	app.SignIn(t, ctx, "admin@example.com")
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations/new"),
+		chromedp.WaitVisible(webtest.TestID("step-event")),
+		chromedp.Click(webtest.TestID("next-step")),
+		chromedp.WaitVisible(webtest.TestID("step-action")),
+	)
+	if err != nil {
+		t.Fatalf("wizard step 1: %v", err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => {
+		const s = document.querySelector('[data-testid="field-action_type"]');
+		s.value = 'launch';
+		s.dispatchEvent(new Event('change', {bubbles: true}));
+		return true;
+	})()`)); err != nil {
+		t.Fatal(err)
+	}
+	stepCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	err = chromedp.Do(stepCtx,
+		chromedp.WaitVisible(webtest.TestID("field-queue")),
+		chromedp.SendKeys(webtest.TestID("field-job"), "ml/mnist/train"),
+		chromedp.SetValue(webtest.TestID("field-overrides"), `{"lr": 0.5}`),
+		chromedp.Click(webtest.TestID("next-step")),
+		chromedp.WaitVisible(webtest.TestID("step-details")),
+		chromedp.SendKeys(webtest.TestID("field-name"), "retrain"),
+		webtest.ClickNav(webtest.TestID("create-automation")),
+		chromedp.WaitVisible(webtest.TestID("run-items")),
+	)
+	if err != nil {
+		t.Fatalf("wizard launch fields: %v\n%s", err, wizardHTML(app, ctx))
+	}
+	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "data", "type": "dataset"})
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, out := f.app.API(t, f.key, "GET", "/api/v1/teams/ml/queues/gpu/items", nil)
+		if items, _ := out["items"].([]any); len(items) == 1 {
+			cfg := fmt.Sprint(items[0].(map[string]any)["config"])
+			if !strings.Contains(cfg, "0.5") {
+				t.Errorf("queued config %s lacks the override", cfg)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no run queued: %v", out)
+		}
+		time.Sleep(50 * time.Millisecond) // poll interval
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Reload(),
+		chromedp.WaitVisible(`[data-testid="run-item"][data-state="queued"]`),
+	)
+	if err != nil {
+		t.Fatalf("run item on the details page: %v", err)
+	}
+	row, _ := chromedp.Run(ctx, chromedp.Text(webtest.TestID("run-item")))
+	if !strings.Contains(row, "ml/mnist/train:v0") || !strings.Contains(row, "gpu") {
+		t.Errorf("run item row = %q", row)
+	}
+}
+
+// wizardHTML is the wizard's markup, for a failure message.
+func wizardHTML(app *webtest.App, ctx context.Context) string {
+	html, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(document.querySelector('#wizard') || document.body).outerHTML`))
+	if err != nil {
+		return "(no page: " + err.Error() + ")"
+	}
+	return html
 }

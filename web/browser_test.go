@@ -20,11 +20,11 @@ func TestBrowserTeamPageByRole(t *testing.T) {
 	app.SignIn(t, ctx, "admin@example.com")
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/teams"),
-		chromedp.Click(chromedp.CSS(`[data-testid="teams"] a[href="/teams/ml"]`)),
+		webtest.ClickNav(chromedp.CSS(`[data-testid="teams"] a[href="/teams/ml"]`)),
 		chromedp.WaitVisible(webtest.TestID("members-section")),
 		chromedp.WaitVisible(webtest.TestID("add-member-form")),
 		chromedp.SendKeys(webtest.TestID("field-email"), "other@example.com"),
-		chromedp.Click(webtest.TestID("add-member")),
+		webtest.ClickNav(webtest.TestID("add-member")),
 		chromedp.WaitVisible(webtest.TestID("member-other@example.com")),
 	)
 	if err != nil {

@@ -36,7 +36,7 @@ func TestBrowserTeamAdminTestsAWebhook(t *testing.T) {
 			chromedp.WaitVisible(webtest.TestID("new-secret-form")),
 			chromedp.SendKeys(in("new-secret-form", "field-name"), name),
 			chromedp.SendKeys(in("new-secret-form", "field-value"), value),
-			chromedp.Click(webtest.TestID("create-secret")),
+			webtest.ClickNav(webtest.TestID("create-secret")),
 			chromedp.WaitVisible(webtest.TestID("secret-"+name)),
 		)
 		if err != nil {
@@ -50,7 +50,7 @@ func TestBrowserTeamAdminTestsAWebhook(t *testing.T) {
 		chromedp.SendKeys(in("new-webhook-form", "field-url"), recv.URL+"/hook"),
 		chromedp.SetValue(in("new-webhook-form", "field-access_token_secret"), "GITHUB_TOKEN"),
 		chromedp.SetValue(in("new-webhook-form", "field-signing_secret"), "SIGNING_SECRET"),
-		chromedp.Click(webtest.TestID("create-webhook")),
+		webtest.ClickNav(webtest.TestID("create-webhook")),
 		chromedp.WaitVisible(webtest.TestID("webhook-ci")),
 	)
 	if err != nil {

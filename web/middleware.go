@@ -36,7 +36,8 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 // loadSessionUser puts the session's user, if any, on the request.
 func (s *Server) loadSessionUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if isAPI(c) {
+		// Static files and the API never need the session's user.
+		if isAPI(c) || strings.HasPrefix(c.Request().URL.Path, "/static/") {
 			return next(c)
 		}
 		if id := handlers.SessionUserID(s.sessions, c); id != 0 {

@@ -21,9 +21,9 @@ func TestBrowserConnectSlack(t *testing.T) {
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(f.app.URL+"/teams/ml#slack"),
 		chromedp.WaitVisible(webtest.TestID("slack-section")),
-		chromedp.Click(webtest.TestID("connect-slack")),
+		webtest.ClickNav(webtest.TestID("connect-slack")),
 		chromedp.WaitVisible(webtest.TestID("slack-allow")),
-		chromedp.Click(webtest.TestID("slack-allow")),
+		webtest.ClickNav(webtest.TestID("slack-allow")),
 		chromedp.WaitVisible(webtest.TestID("slack-search")),
 		chromedp.WaitVisible(webtest.TestID("slack-channel-general")),
 	)
@@ -42,7 +42,7 @@ func TestBrowserConnectSlack(t *testing.T) {
 		chromedp.SendKeys(webtest.TestID("slack-search"), "ale"),
 		chromedp.WaitNotPresent(webtest.TestID("slack-channel-general")),
 		chromedp.WaitVisible(webtest.TestID("choose-alerts")),
-		chromedp.Click(webtest.TestID("choose-alerts")),
+		webtest.ClickNav(webtest.TestID("choose-alerts")),
 		chromedp.WaitVisible(webtest.TestID("slack-alerts")),
 	)
 	if err != nil {

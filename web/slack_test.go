@@ -383,31 +383,23 @@ func TestSlackSetupExplainedWithoutAClientID(t *testing.T) {
 	}
 }
 
-// A Slack automation's message reaches the channel through the worker;
-// a rate-limit answer is recorded and retried after Slack's Retry-After.
+// A Slack automation created through the API posts its message through the
+// worker; a rate-limit answer is recorded and retried after Slack's
+// Retry-After.
 func TestSlackAutomationRetriedAfterRateLimit(t *testing.T) {
 	f := newSlackFixture(t, webtest.WithConfig(func(c *web.Config) { c.RetrySchedule = "20ms,20ms,20ms" }))
-	ctx := context.Background()
-	alerts := f.integration(t, "C0ALERTS", "alerts")
-	project, err := models.ProjectByName(ctx, f.app.DB, f.team.ID, "vision")
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, err := models.CreateAutomation(ctx, f.app.DB, models.AutomationSpec{
-		Name: "notify-alerts", Enabled: true, Scope: models.ScopeProject, ProjectID: &project.ID,
-		EventType: models.EventCreateArtifact, ActionType: models.ActionSlack, TeamID: f.team.ID,
-		ActionConfig: fmt.Sprintf(`{"integration_id": %d, "channel": "alerts"}`, alerts.ID),
-	}, f.alice)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.fake.RateLimitNext("chat.postMessage", 1)
+	f.integration(t, "C0ALERTS", "alerts")
 	key := f.app.APIKey(t, f.alice)
-	if status, out := f.app.API(t, key, "POST", "/api/v1/projects/ml/vision/artifacts", map[string]any{"name": "dataset", "type": "dataset"}); status != http.StatusCreated {
-		t.Fatalf("log artifact: %d %v", status, out)
-	}
 	af := &automationFixture{app: f.app, key: key}
-	ds := af.deliveries(t, a.ID, allIn("succeeded", 1))
+	a := af.must(t, http.StatusCreated, "POST", "/api/v1/automations", map[string]any{
+		"name": "notify-alerts", "enabled": true,
+		"scope":  map[string]any{"type": "project", "project": "ml/vision"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "slack", "team": "ml", "channel": "#alerts"},
+	})
+	f.fake.RateLimitNext("chat.postMessage", 1)
+	af.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/vision/artifacts", map[string]any{"name": "dataset", "type": "dataset"})
+	ds := af.deliveries(t, a["id"], allIn("succeeded", 1))
 	attempts := ds[0]["attempts_detail"].([]any)
 	if len(attempts) != 2 {
 		t.Fatalf("attempts = %d, want 2", len(attempts))

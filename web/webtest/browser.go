@@ -58,7 +58,7 @@ func (a *App) SignIn(t testing.TB, ctx context.Context, email string) {
 		chromedp.WaitVisible(TestID("login-form")),
 		chromedp.SendKeys(TestID("field-email"), email),
 		chromedp.SendKeys(TestID("field-password"), Password),
-		chromedp.Click(TestID("sign-in")),
+		ClickNav(TestID("sign-in")),
 		chromedp.WaitVisible(TestID("nav")),
 	)
 	if err != nil {
@@ -69,4 +69,15 @@ func (a *App) SignIn(t testing.TB, ctx context.Context, email string) {
 // TestID selects the first element with data-testid=id.
 func TestID(id string) chromedp.CSS {
 	return chromedp.CSS(`[data-testid="` + id + `"]`)
+}
+
+// ClickNav clicks something that navigates (a link, the submit button of a
+// plain form, or an htmx form answered with HX-Redirect) and waits until the
+// new page has loaded, so later queries never race the old document being
+// replaced.
+func ClickNav[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.RunResponse(ctx, chromedp.Click(sel))
+		return err
+	})
 }
