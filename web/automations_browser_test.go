@@ -31,7 +31,6 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations/new"),
 		chromedp.WaitVisible(webtest.TestID("step-event")),
 		chromedp.SetValue(webtest.TestID("field-event_type"), "CREATE_ARTIFACT"),
-		webtest.WaitHTMXIdle(), // the change above refreshes the form
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-action")),
 		chromedp.SetValue(webtest.TestID("field-webhook"), "ci"),

@@ -81,14 +81,3 @@ func ClickNav[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
-
-// WaitHTMXIdle waits until no htmx request is in flight and no swap is
-// settling. Use it after an action that triggers htmx on its own (SetValue
-// fires change, which an hx-trigger="change" answers by swapping the form),
-// so the next click does not land on a node that is about to be replaced.
-func WaitHTMXIdle() chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`))
-		return err
-	})
-}
