@@ -230,7 +230,7 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	enabled := form.Value("enabled") != "off"
 	in := automationInput{
 		Name: form.Value("name"), Description: form.Value("description"), Enabled: &enabled,
-		Event:  eventInput{Type: form.Value("event_type"), AliasRegex: form.Value("alias_regex")},
+		Event: eventInput{Type: form.Value("event_type"), AliasRegex: form.Value("alias_regex")},
 		Action: actionInput{
 			Type: form.Value("action_type"), Team: form.Value("team"), Webhook: form.Value("webhook"), Payload: form.Value("payload"),
 			Channel: form.Value("channel"), Queue: form.Value("queue"), Job: form.Value("job"), JobVersion: form.Value("job_version"),

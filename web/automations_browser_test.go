@@ -23,7 +23,7 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 	ctx := webtest.NewBrowser(t)
 	app.SignIn(t, ctx, "admin@example.com")
 
-	err := chromedp.Do(ctx,
+	webtest.Do(t, ctx, "wizard steps 1-2",
 		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations"),
 		chromedp.WaitVisible(`[data-testid="create-automation-link"][href="/projects/ml/mnist/automations/new"]`),
 		// Following the link by navigating waits for the new document, so
@@ -31,19 +31,19 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.Navigate(app.URL+"/projects/ml/mnist/automations/new"),
 		chromedp.WaitVisible(webtest.TestID("step-event")),
 		chromedp.SetValue(webtest.TestID("field-event_type"), "CREATE_ARTIFACT"),
+		webtest.HtmxIdle(), // the select's change refreshes the step
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-action")),
+		webtest.HtmxIdle(),
 		chromedp.SetValue(webtest.TestID("field-webhook"), "ci"),
 		chromedp.SetValue(webtest.TestID("field-template"), "github"),
 		chromedp.Click(webtest.TestID("use-template")),
 	)
-	if err != nil {
-		t.Fatalf("wizard steps 1-2: %v", err)
-	}
 	// htmx swaps the form; wait for the template to land in the editor.
 	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.querySelector('[data-testid="field-payload"]').value.length > 0`)); err != nil {
 		t.Fatalf("template insert: %v", err)
 	}
+	webtest.Do(t, ctx, "template inserted", webtest.HtmxIdle())
 	tpl, err := chromedp.Run(ctx, chromedp.Value(webtest.TestID("field-payload")))
 	if err != nil || !strings.Contains(tpl, "repository_dispatch") && !strings.Contains(tpl, "client_payload") {
 		t.Fatalf("the GitHub template was not inserted: %q (%v)", tpl, err)
@@ -53,6 +53,7 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 		chromedp.SetValue(webtest.TestID("field-payload"), `{"v": "${no_such_variable}"}`),
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(`[data-testid="step-action"] .field-error`),
+		webtest.HtmxIdle(),
 	)
 	if err != nil {
 		t.Fatalf("payload error: %v", err)
@@ -127,6 +128,7 @@ func TestBrowserLaunchAutomationWizard(t *testing.T) {
 		chromedp.WaitVisible(webtest.TestID("step-event")),
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-action")),
+		webtest.HtmxIdle(),
 	)
 	if err != nil {
 		t.Fatalf("wizard step 1: %v", err)
@@ -143,6 +145,7 @@ func TestBrowserLaunchAutomationWizard(t *testing.T) {
 	defer cancel()
 	err = chromedp.Do(stepCtx,
 		chromedp.WaitVisible(webtest.TestID("field-queue")),
+		webtest.HtmxIdle(),
 		chromedp.SendKeys(webtest.TestID("field-job"), "ml/mnist/train"),
 		chromedp.SetValue(webtest.TestID("field-overrides"), `{"lr": 0.5}`),
 		chromedp.Click(webtest.TestID("next-step")),

@@ -81,3 +81,28 @@ func ClickNav[S chromedp.Selectable](sel S) chromedp.Action[chromedp.Void] {
 		return err
 	})
 }
+
+// Do runs steps one at a time, each with a 30-second limit, and on failure
+// fails the test naming the step and showing the page as it was.
+func Do(t testing.TB, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
+	t.Helper()
+	for i, step := range steps {
+		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		err := chromedp.Do(stepCtx, step)
+		cancel()
+		if err != nil {
+			loc, _ := chromedp.Run(ctx, chromedp.Location())
+			html, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body ? document.body.outerHTML : ""`))
+			t.Fatalf("%s, step %d: %v\nat %s\n%s", what, i+1, err, loc, html)
+		}
+	}
+}
+
+// HtmxIdle waits until htmx has no request in flight and no swap settling,
+// so the next query finds the nodes that stay.
+func HtmxIdle() chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, _ *chromedp.Target) error {
+		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`!document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')`))
+		return err
+	})
+}
