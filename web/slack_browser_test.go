@@ -18,7 +18,7 @@ func TestBrowserConnectSlack(t *testing.T) {
 	ctx := webtest.NewBrowser(t)
 	f.app.SignIn(t, ctx, "alice@example.com")
 
-	err := chromedp.Do(ctx,
+	webtest.Do(t, ctx, "connect and come back to the channel chooser",
 		chromedp.Navigate(f.app.URL+"/teams/ml#slack"),
 		chromedp.WaitVisible(webtest.TestID("slack-section")),
 		webtest.ClickNav(webtest.TestID("connect-slack")),
@@ -27,9 +27,6 @@ func TestBrowserConnectSlack(t *testing.T) {
 		chromedp.WaitVisible(webtest.TestID("slack-search")),
 		chromedp.WaitVisible(webtest.TestID("slack-channel-general")),
 	)
-	if err != nil {
-		t.Fatalf("connect and come back to the channel chooser: %v", err)
-	}
 	if loc, err := chromedp.Run(ctx, chromedp.Location()); err != nil || loc != f.app.URL+"/teams/ml/slack/channels" {
 		t.Fatalf("after Allow the browser is at %q (%v)", loc, err)
 	}
@@ -38,16 +35,14 @@ func TestBrowserConnectSlack(t *testing.T) {
 		t.Fatalf("workspace shown %q (%v)", ws, err)
 	}
 	// Typing searches through htmx: #general leaves the list, #alerts stays.
-	err = chromedp.Do(ctx,
+	webtest.Do(t, ctx, "search and choose #alerts",
 		chromedp.SendKeys(webtest.TestID("slack-search"), "ale"),
 		chromedp.WaitNotPresent(webtest.TestID("slack-channel-general")),
+		webtest.HtmxIdle(),
 		chromedp.WaitVisible(webtest.TestID("choose-alerts")),
 		webtest.ClickNav(webtest.TestID("choose-alerts")),
 		chromedp.WaitVisible(webtest.TestID("slack-alerts")),
 	)
-	if err != nil {
-		t.Fatalf("search and choose #alerts: %v", err)
-	}
 	flash, err := chromedp.Run(ctx, chromedp.Text(webtest.TestID("flash")))
 	if err != nil || !strings.Contains(flash, "#alerts of Acme Corp connected") {
 		t.Fatalf("flash %q (%v)", flash, err)
@@ -72,13 +67,10 @@ func TestBrowserConnectSlack(t *testing.T) {
 			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
 		}
 	}()
-	err = chromedp.Do(ctx,
+	webtest.Do(t, ctx, "delete #alerts",
 		chromedp.Click(in("slack-alerts", "delete-slack")),
 		chromedp.WaitNotPresent(webtest.TestID("slack-alerts")),
 	)
-	if err != nil {
-		t.Fatalf("delete #alerts: %v", err)
-	}
 	if msg := <-asked; !strings.Contains(msg, "#alerts") {
 		t.Errorf("the confirmation asked %q", msg)
 	}
