@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/jobs/slackclient"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
@@ -42,6 +43,17 @@ type Deps struct {
 	Wake func()
 	// LaunchLease is how long a claim or heartbeat holds a run-queue item.
 	LaunchLease time.Duration
+	// Slack is the Slack app behind Connect Slack.
+	Slack SlackConfig
+}
+
+// SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
+// SLACK_CLIENT_SECRET) and Slack's API base URL (SLACK_API_URL). An empty
+// ClientID turns Connect Slack into setup instructions.
+type SlackConfig struct {
+	ClientID     string
+	ClientSecret string
+	APIURL       string
 }
 
 // Handler serves every route; its methods are the actions.
@@ -56,6 +68,8 @@ type Handler struct {
 	sender   *sender.Sender
 	wake     func()
 	lease    time.Duration
+	slackApp SlackConfig
+	slack    *slackclient.Client
 }
 
 // New builds the Handler.
@@ -71,6 +85,8 @@ func New(d Deps) *Handler {
 		sender:   d.Sender,
 		wake:     d.Wake,
 		lease:    d.LaunchLease,
+		slackApp: d.Slack,
+		slack:    slackclient.New(d.Slack.APIURL, nil),
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/a-h/templ"
@@ -42,13 +43,33 @@ func csrfToken(c echo.Context) string {
 func isHTMX(c echo.Context) bool { return c.Request().Header.Get("HX-Request") == "true" }
 
 // redirect answers a successful form POST: 303 for a plain form, HX-Redirect
-// for htmx so the browser loads the page.
+// for htmx so the browser loads the page. When htmx asked from that very
+// page (it differs at most in the #fragment), setting location.href would
+// only scroll, so the page is reloaded instead (HX-Refresh).
 func redirect(c echo.Context, to string) error {
 	if isHTMX(c) {
-		c.Response().Header().Set("HX-Redirect", to)
+		if samePage(c.Request().Header.Get("HX-Current-URL"), to) {
+			c.Response().Header().Set("HX-Refresh", "true")
+		} else {
+			c.Response().Header().Set("HX-Redirect", to)
+		}
 		return c.NoContent(http.StatusOK)
 	}
 	return c.Redirect(http.StatusSeeOther, to)
+}
+
+// samePage reports whether the browser's current URL and the redirect
+// target differ at most in their fragments.
+func samePage(current, to string) bool {
+	cur, err1 := url.Parse(current)
+	target, err2 := url.Parse(to)
+	if current == "" || err1 != nil || err2 != nil {
+		return false
+	}
+	if target.Host != "" && target.Host != cur.Host {
+		return false
+	}
+	return cur.Path == target.Path && cur.RawQuery == target.RawQuery
 }
 
 // MaxJSONBody is the largest JSON request body the API reads.

@@ -39,6 +39,13 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/webhooks/:name/delete", h.WebhookDelete, s.teamAccess(admin))
 	ui.GET("/teams/:team/webhooks/:name/test", h.WebhookTestPanel, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/test", h.WebhookTestSend, s.teamAccess(admin))
+	// Connect Slack: the callback has no :team; the handler checks admin on
+	// the team its OAuth state was issued for.
+	ui.GET("/teams/:team/slack/connect", h.SlackConnect, s.teamAccess(admin))
+	ui.GET("/slack/callback", h.SlackCallback)
+	ui.GET("/teams/:team/slack/channels", h.SlackChannels, s.teamAccess(admin))
+	ui.POST("/teams/:team/slack/integrations", h.SlackIntegrationCreate, s.teamAccess(admin))
+	ui.POST("/teams/:team/slack/integrations/:id/delete", h.SlackIntegrationDelete, s.teamAccess(admin))
 
 	ui.GET("/projects", h.ProjectsList)
 	ui.POST("/projects", h.ProjectCreate) // the handler checks the chosen team's role

@@ -70,6 +70,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Sender:   snd,
 		// LaunchLease is how long an agent holds a claimed run-queue item.
 		LaunchLease: lease,
+		Slack:       handlers.SlackConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, APIURL: cfg.SlackAPIURL},
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)

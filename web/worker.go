@@ -37,7 +37,9 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
 	}
 	host, _ := os.Hostname()
-	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{DB: db, Secrets: box, Sender: snd}), jobs.RunnerConfig{
+	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{
+		DB: db, Secrets: box, Sender: snd, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL,
+	}), jobs.RunnerConfig{
 		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Concurrency: cfg.WorkerConcurrency,
 		Lease:       cfg.WorkerLease,

@@ -259,12 +259,30 @@ func (s *Session) CSRFToken() string {
 	return ""
 }
 
+// GetRedirect fetches a page and also returns the Location it redirects to.
+func (s *Session) GetRedirect(t testing.TB, path string) (int, string, string) {
+	t.Helper()
+	return s.doFull(t, http.MethodGet, path, nil, false, nil)
+}
+
+// PostFormRedirect is PostForm that also returns the Location header.
+func (s *Session) PostFormRedirect(t testing.TB, path string, form url.Values) (int, string, string) {
+	t.Helper()
+	return s.doFull(t, http.MethodPost, path, form, true, nil)
+}
+
 func (s *Session) do(t testing.TB, method, path string, form url.Values, withCSRF bool) (int, string) {
 	t.Helper()
 	return s.doWith(t, method, path, form, withCSRF, nil)
 }
 
 func (s *Session) doWith(t testing.TB, method, path string, form url.Values, withCSRF bool, header http.Header) (int, string) {
+	t.Helper()
+	status, body, _ := s.doFull(t, method, path, form, withCSRF, header)
+	return status, body
+}
+
+func (s *Session) doFull(t testing.TB, method, path string, form url.Values, withCSRF bool, header http.Header) (int, string, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -293,7 +311,7 @@ func (s *Session) doWith(t testing.TB, method, path string, form url.Values, wit
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(raw)
+	return resp.StatusCode, string(raw), resp.Header.Get("Location")
 }
 
 func cloneValues(v url.Values) url.Values {
