@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
 )
@@ -46,5 +47,42 @@ func listen(ctx context.Context, databaseURL string, r *Runner) error {
 			return err
 		}
 		r.Wake()
+	}
+}
+
+// Notifier tells worker processes that deliveries were committed, with a
+// NOTIFY sent after the commit, outside the event's transaction: inside
+// it, PostgreSQL's notification lock would make every committing event
+// transaction wait for the previous one's fsync. Calls coalesce: one
+// NOTIFY in flight and at most one more pending, however many events.
+type Notifier struct {
+	db      *gorm.DB
+	pending chan struct{}
+}
+
+// NewNotifier sends notifications on db until ctx ends.
+func NewNotifier(ctx context.Context, db *gorm.DB, log *slog.Logger) *Notifier {
+	n := &Notifier{db: db, pending: make(chan struct{}, 1)}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-n.pending:
+			}
+			if err := n.db.WithContext(ctx).Exec("NOTIFY " + models.DeliveryNotifyChannel).Error; err != nil && ctx.Err() == nil {
+				// Workers still find the deliveries on their next poll.
+				log.Warn("notify delivery workers", "err", err)
+			}
+		}
+	}()
+	return n
+}
+
+// Notify asks for a NOTIFY soon; it never blocks.
+func (n *Notifier) Notify() {
+	select {
+	case n.pending <- struct{}{}:
+	default:
 	}
 }

@@ -288,7 +288,7 @@ func TestRetryScheduleParse(t *testing.T) {
 }
 
 // An idle runner (its poll an hour away) is woken by new work: on
-// PostgreSQL by a NOTIFY committed with the deliveries, which reaches every
+// PostgreSQL by the Notifier's NOTIFY after the commit, which reaches every
 // worker process; on the embedded database by Wake after the commit.
 func TestIdleRunnerIsWokenByNewDeliveries(t *testing.T) {
 	tdb := modeltest.New(t)
@@ -298,8 +298,10 @@ func TestIdleRunnerIsWokenByNewDeliveries(t *testing.T) {
 		jobs.RunnerConfig{Poll: time.Hour}, quietLog())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	var notifier *jobs.Notifier
 	if tdb.URL != "" {
 		go jobs.ListenForDeliveries(ctx, tdb.URL, r, quietLog())
+		notifier = jobs.NewNotifier(ctx, db, quietLog())
 	}
 	done := make(chan struct{})
 	go func() { r.Run(ctx); close(done) }()
@@ -307,15 +309,14 @@ func TestIdleRunnerIsWokenByNewDeliveries(t *testing.T) {
 		var d []models.Delivery
 		err := db.Transaction(func(tx *gorm.DB) error {
 			d = enqueue(t, tx, 1)
-			if tdb.URL != "" {
-				return tx.Exec("NOTIFY " + models.DeliveryNotifyChannel).Error
-			}
 			return nil
 		})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if tdb.URL == "" {
+		if notifier != nil {
+			notifier.Notify()
+		} else {
 			r.Wake()
 		}
 		return d[0]

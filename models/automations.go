@@ -126,14 +126,14 @@ func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Autom
 }
 
 // DeliveryNotifyChannel is the PostgreSQL channel on which committed
-// deliveries wake every worker process; PostgreSQL delivers a NOTIFY only
-// when the transaction that issued it commits.
+// deliveries wake every worker process (see jobs.Notifier).
 const DeliveryNotifyChannel = "automations_deliveries"
 
 // EnqueueDeliveries writes one queued delivery per matching automation, in
 // tx: the event's own transaction, so deliveries exist exactly when the
-// event does. It returns how many were queued; on PostgreSQL it also
-// issues the NOTIFY that wakes workers when tx commits.
+// event does. It returns how many were queued. Waking workers is the
+// caller's job once tx has committed (a NOTIFY inside tx would serialize
+// every committing transaction on PostgreSQL's notification lock).
 func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTarget) (int, error) {
 	autos, err := MatchAutomations(ctx, tx, ev)
 	if err != nil || len(autos) == 0 {
@@ -152,11 +152,6 @@ func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev Match
 	}
 	if err := tx.WithContext(ctx).Create(&ds).Error; err != nil {
 		return 0, fmt.Errorf("queue deliveries: %w", err)
-	}
-	if Dialect(tx) == "postgres" {
-		if err := tx.WithContext(ctx).Exec("NOTIFY " + DeliveryNotifyChannel).Error; err != nil {
-			return 0, fmt.Errorf("notify workers: %w", err)
-		}
 	}
 	return len(ds), nil
 }

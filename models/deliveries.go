@@ -99,14 +99,20 @@ func ClaimDue(ctx context.Context, db *gorm.DB, workerID string, limit int, leas
 	if Dialect(db) == "postgres" {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
+	// Due work and expired leases are found by separate subqueries so each
+	// reads its own partial index (deliveries_due, deliveries_leased); an
+	// OR of the two would scan every delivery ever made.
 	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id IN (
-  SELECT id FROM deliveries
-  WHERE (state IN ('queued', 'retrying') AND next_attempt_at <= ?) OR (state = 'running' AND lease_until < ?)
-  ORDER BY next_attempt_at LIMIT ?` + lock + `)
+WHERE id IN (SELECT id FROM (
+  SELECT id FROM (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
+    ORDER BY next_attempt_at LIMIT ?` + lock + `) due
+  UNION ALL
+  SELECT id FROM (SELECT id FROM deliveries WHERE state = 'running' AND lease_until < ?
+    ORDER BY lease_until LIMIT ?` + lock + `) expired
+) claimable LIMIT ?)
 RETURNING *`
 	var out []Delivery
-	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, now, limit).Scan(&out).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, limit, now, limit, limit).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil

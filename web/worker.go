@@ -54,3 +54,21 @@ func (w *Worker) Close() error {
 	w.sender.Close()
 	return w.secrets.Close()
 }
+
+// DeliveryWake is what the server calls after committing events: it wakes
+// the in-process worker w (nil for a web-only process) and, on PostgreSQL,
+// notifies worker processes, until ctx ends.
+func DeliveryWake(ctx context.Context, cfg Config, db *gorm.DB, w *Worker, log *slog.Logger) func() {
+	var notifier *jobs.Notifier
+	if cfg.DatabaseURL != "" {
+		notifier = jobs.NewNotifier(ctx, db, log)
+	}
+	return func() {
+		if w != nil {
+			w.Wake()
+		}
+		if notifier != nil {
+			notifier.Notify()
+		}
+	}
+}

@@ -170,13 +170,12 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	runnerCtx, stopRunner := context.WithCancel(context.Background())
 	defer stopRunner()
 	runnerDone := make(chan error, 1)
+	var runner *web.Worker
 	if cfg.WorkerConcurrency > 0 {
-		runner, err := web.NewWorker(ctx, cfg, keys, db, log)
-		if err != nil {
+		if runner, err = web.NewWorker(ctx, cfg, keys, db, log); err != nil {
 			return err
 		}
 		defer runner.Close()
-		srv.SetWake(runner.Wake)
 		go func() { runnerDone <- runner.Run(runnerCtx) }()
 		if cfg.DatabaseURL != "" {
 			go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner.Runner, log)
@@ -185,6 +184,7 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 		log.Info("in-process delivery worker off (WORKER_CONCURRENCY=0)")
 		runnerDone <- nil
 	}
+	srv.SetWake(web.DeliveryWake(runnerCtx, cfg, db, runner, log))
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
 		Handler:           srv.Handler(),

@@ -76,7 +76,15 @@ func Start(t testing.TB, opts ...Option) *App {
 		t.Fatalf("build server: %v", err)
 	}
 	// The delivery worker runs in-process as under `serve`, woken by the
-	// server after each committed event.
+	// server after each committed event (and on PostgreSQL, worker
+	// processes through NOTIFY).
+	var worker *web.Worker
+	if cfg.WorkerConcurrency > 0 {
+		worker = startWorker(t, cfg, keys, db.DB)
+	}
+	wakeCtx, stopWake := context.WithCancel(context.Background())
+	t.Cleanup(stopWake)
+	srv.SetWake(web.DeliveryWake(wakeCtx, cfg, db.DB, worker, testLogger(t)))
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(func() {
@@ -85,19 +93,15 @@ func Start(t testing.TB, opts ...Option) *App {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	if cfg.WorkerConcurrency > 0 {
-		startWorker(t, cfg, keys, db.DB, srv)
-	}
 	return &App{URL: ts.URL, DB: db.DB, Database: db, Config: cfg, Keys: keys}
 }
 
 // startWorker runs the delivery worker in-process until the test ends.
-func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, srv *web.Server) {
+func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB) *web.Worker {
 	worker, err := web.NewWorker(context.Background(), cfg, keys, db, testLogger(t))
 	if err != nil {
 		t.Fatalf("build worker: %v", err)
 	}
-	srv.SetWake(worker.Wake)
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- worker.Run(ctx) }()
@@ -108,6 +112,7 @@ func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, srv *
 		}
 		_ = worker.Close()
 	})
+	return worker
 }
 
 func randomBytes(n int) []byte {
