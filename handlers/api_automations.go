@@ -163,6 +163,19 @@ func (h *Handler) loadAutomation(c echo.Context) (*models.Automation, *automatio
 	return a, scope, nil
 }
 
+// loadAutomationToChange is loadAutomation for a change: the caller must
+// administer the automation's scope (§9), or it is forbidden.
+func (h *Handler) loadAutomationToChange(c echo.Context) (*models.Automation, *automationScope, error) {
+	a, scope, err := h.loadAutomation(c)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !scope.CanAdmin(CurrentUser(c)) {
+		return nil, nil, Forbidden()
+	}
+	return a, scope, nil
+}
+
 // APIAutomationGet is GET /api/v1/automations/:id.
 func (h *Handler) APIAutomationGet(c echo.Context) error {
 	a, scope, err := h.loadAutomation(c)
@@ -180,12 +193,9 @@ func (h *Handler) APIAutomationGet(c echo.Context) error {
 // replace the stored ones; the scope cannot move.
 func (h *Handler) APIAutomationUpdate(c echo.Context) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	a, scope, err := h.loadAutomation(c)
+	a, scope, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(u) {
-		return Forbidden()
 	}
 	in, err := h.automationInputOf(ctx, a, scope)
 	if err != nil {
@@ -215,12 +225,9 @@ func (h *Handler) APIAutomationUpdate(c echo.Context) error {
 // APIAutomationDelete is DELETE /api/v1/automations/:id. Queued deliveries
 // still go out.
 func (h *Handler) APIAutomationDelete(c echo.Context) error {
-	a, scope, err := h.loadAutomation(c)
+	a, _, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(CurrentUser(c)) {
-		return Forbidden()
 	}
 	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
 		return err

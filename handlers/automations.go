@@ -92,13 +92,10 @@ func (h *Handler) newAutomationWizard(c echo.Context, n scopeNames) error {
 
 // AutomationEdit is GET and POST /automations/:id/edit.
 func (h *Handler) AutomationEdit(c echo.Context) error {
-	ctx, u := c.Request().Context(), CurrentUser(c)
-	a, scope, err := h.loadAutomation(c)
+	ctx := c.Request().Context()
+	a, scope, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(u) {
-		return Forbidden()
 	}
 	w := wizard{scope: scope, existing: a, postURL: automationURL(a.ID) + "/edit", title: "Edit automation " + a.Name, submit: "Save automation"}
 	if c.Request().Method == http.MethodGet {
@@ -499,12 +496,9 @@ func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *aut
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.
 func (h *Handler) AutomationToggle(c echo.Context) error {
-	a, scope, err := h.loadAutomation(c)
+	a, _, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(CurrentUser(c)) {
-		return Forbidden()
 	}
 	if err := models.SetAutomationEnabled(c.Request().Context(), h.db, a.ID, !a.Enabled); err != nil {
 		return err
@@ -519,12 +513,9 @@ func (h *Handler) AutomationToggle(c echo.Context) error {
 
 // AutomationDelete is POST /automations/:id/delete.
 func (h *Handler) AutomationDelete(c echo.Context) error {
-	a, scope, err := h.loadAutomation(c)
+	a, scope, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(CurrentUser(c)) {
-		return Forbidden()
 	}
 	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
 		return err

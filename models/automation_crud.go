@@ -115,7 +115,13 @@ func CreateAutomation(ctx context.Context, db *gorm.DB, s AutomationSpec, creato
 	}
 	a := &Automation{CreatedBy: creator.ID}
 	s.apply(a)
-	if err := db.WithContext(ctx).Create(a).Error; err != nil {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockIntegration(tx, a); err != nil {
+			return err
+		}
+		return tx.Create(a).Error
+	})
+	if err != nil {
 		return nil, fmt.Errorf("create automation: %w", err)
 	}
 	return a, nil
@@ -129,8 +135,39 @@ func UpdateAutomation(ctx context.Context, db *gorm.DB, a *Automation, s Automat
 	}
 	s.apply(a)
 	a.UpdatedAt = time.Now().UTC()
-	if err := db.WithContext(ctx).Save(a).Error; err != nil {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := lockIntegration(tx, a); err != nil {
+			return err
+		}
+		return tx.Save(a).Error
+	})
+	if err != nil {
 		return fmt.Errorf("update automation: %w", err)
+	}
+	return nil
+}
+
+// lockIntegration locks the webhook or Slack integration a uses until the
+// transaction ends, so it cannot be deleted between the check that it is
+// unused (which locks it too) and this automation's save.
+func lockIntegration(tx *gorm.DB, a *Automation) error {
+	switch a.ActionType {
+	case ActionWebhook:
+		if a.WebhookID == nil {
+			return nil
+		}
+		var w Webhook
+		if err := forUpdate(tx).Where("team_id = ?", a.TeamID).First(&w, "id = ?", *a.WebhookID).Error; err != nil {
+			return Invalid("action.webhook", "the webhook was deleted; choose another")
+		}
+	case ActionSlack:
+		c, err := ParseSlackActionConfig(a.ActionConfig)
+		if err != nil {
+			return err
+		}
+		if _, err := LockSlackIntegration(tx, a.TeamID, c.IntegrationID); err != nil {
+			return Invalid("action.channel", "the Slack integration was deleted; choose another channel")
+		}
 	}
 	return nil
 }

@@ -347,4 +347,12 @@ func TestDeleteWebhookRefusedWhileAnAutomationUsesIt(t *testing.T) {
 	if err := models.DeleteWebhook(ctx, f.db, w.ID); !errors.Is(err, models.ErrNotFound) {
 		t.Fatalf("delete twice: %v", err)
 	}
+	// Saving an automation re-reads (and locks) its webhook in the same
+	// transaction: one deleted in the meantime is refused on the field.
+	_, err = models.CreateAutomation(ctx, f.db, models.AutomationSpec{
+		Name: "late", Enabled: true, Scope: models.ScopeRegistry, RegistryID: &reg.ID,
+		EventType: models.EventLinkArtifact, ActionType: models.ActionWebhook, TeamID: f.team.ID,
+		WebhookID: &w.ID, Payload: `{}`, PayloadContext: w.PayloadContext(""),
+	}, f.admin)
+	wantField(t, err, "action.webhook", "was deleted")
 }
