@@ -28,7 +28,7 @@ type WebhookAction struct {
 
 	// Events never change once written; webhooks and their secrets may,
 	// so they are kept only for a second (a rotation applies within it).
-	events   *cache[int64, *models.Event]
+	events   *cache[int64, payload.Vars] // the event's variables, automation_name unset
 	webhooks *cache[[2]int64, *models.ResolvedWebhook]
 }
 
@@ -36,7 +36,7 @@ type WebhookAction struct {
 func NewWebhookAction(db *gorm.DB, secrets *secretbox.Box, s *sender.Sender) *WebhookAction {
 	return &WebhookAction{
 		DB: db, Secrets: secrets, Sender: s,
-		events:   newCache[int64, *models.Event](time.Hour, 4096),
+		events:   newCache[int64, payload.Vars](time.Hour, 4096),
 		webhooks: newCache[[2]int64, *models.ResolvedWebhook](time.Second, 1024),
 	}
 }
@@ -47,7 +47,13 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	if d.WebhookID == nil {
 		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
 	}
-	ev, err := a.events.get(d.EventID, func() (*models.Event, error) { return models.EventByID(ctx, a.DB, d.EventID) })
+	vars, err := a.events.get(d.EventID, func() (payload.Vars, error) {
+		ev, err := models.EventByID(ctx, a.DB, d.EventID)
+		if err != nil {
+			return payload.Vars{}, err
+		}
+		return ev.PayloadVars(""), nil
+	})
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
 	}
@@ -60,21 +66,23 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load webhook: %w", err)}
 	}
-	vars := ev.PayloadVars(d.AutomationName)
-	names := make([]string, 0, len(wh.Secrets))
-	for n := range wh.Secrets {
-		names = append(names, n)
-	}
-	redacted, _ := payload.RenderRedacted(d.PayloadTemplate, vars, names)
-	out.Attempt = models.DeliveryAttempt{
-		RequestURL:     wh.URL,
-		RequestHeaders: requestHeaders(wh),
-		RequestBody:    string(redacted),
-	}
+	vars.AutomationName = d.AutomationName // vars is a copy; its metadata map is only read
+	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL, RequestHeaders: requestHeaders(wh)}
 	body, err := payload.Render(d.PayloadTemplate, vars, wh.Secrets, wh.AccessToken)
 	if err != nil {
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
 		return out
+	}
+	if len(wh.Secrets) == 0 && wh.AccessToken == "" {
+		// Nothing secret can be in the body: history keeps it as sent.
+		out.Attempt.RequestBody = string(body)
+	} else {
+		names := make([]string, 0, len(wh.Secrets))
+		for n := range wh.Secrets {
+			names = append(names, n)
+		}
+		redacted, _ := payload.RenderRedacted(d.PayloadTemplate, vars, names)
+		out.Attempt.RequestBody = string(redacted)
 	}
 	resp, err := a.Sender.Send(ctx, sender.Request{
 		URL: wh.URL, Body: body, AccessToken: wh.AccessToken, SigningSecret: wh.SigningSecret,
