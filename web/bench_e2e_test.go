@@ -117,10 +117,17 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	}
 	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
 	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
+	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "solo"})
 	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
 	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": rcv.URL, "signing_secret": "SIGNING"})
 	pad := strings.Repeat("x", benchPayloadPad)
 	tpl := `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + pad + `"}`
+	// A project with a single automation measures one delivery alone.
+	must(201, "POST", "/api/v1/automations", map[string]any{
+		"name": "solo", "scope": map[string]any{"type": "project", "project": "ml/solo"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
+	})
 	for i := range benchFanOut {
 		must(201, "POST", "/api/v1/automations", map[string]any{
 			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
@@ -131,9 +138,9 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	// Events spread over benchClients collections, as many teams logging
 	// at once would: versions of one collection are numbered one at a time.
-	logEvent := func(seq int) error {
+	logEventIn := func(project string, seq int) error {
 		body := fmt.Sprintf(`{"name": "m%d", "type": "model", "metadata": {"seq": %d}}`, seq%benchClients, seq)
-		req, _ := http.NewRequest("POST", app.URL+"/api/v1/projects/ml/p/artifacts", strings.NewReader(body))
+		req, _ := http.NewRequest("POST", app.URL+"/api/v1/projects/ml/"+project+"/artifacts", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
@@ -147,6 +154,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		}
 		return nil
 	}
+	logEvent := func(seq int) error { return logEventIn("p", seq) }
 	// waitAll waits until want deliveries arrived, then until the database
 	// shows none in flight, and checks the accounting: every delivery the
 	// events made is delivered or still queued, none lost, none extra.
@@ -166,9 +174,21 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		return arrived
 	}
 	b.ResetTimer()
-	seq := 0
+	seq, events, expected := 0, 0, 0
 
-	// 1. Idle: one event at a time into an idle system.
+	// 1. Idle: one event at a time into an idle system; first each event
+	// with one automation, then each with benchFanOut.
+	solo := map[int]time.Time{}
+	for range benchIdleEvents {
+		seq++
+		if err := logEventIn("solo", seq); err != nil {
+			b.Fatal(err)
+		}
+		solo[seq] = time.Now() // the API answered: the event is committed
+		events, expected = events+1, expected+1
+		waitAll(expected, 10*time.Second)
+	}
+	soloLat := rcv.latencies(solo)
 	idle, committed := map[int]time.Time{}, map[int]time.Time{}
 	for range benchIdleEvents {
 		seq++
@@ -177,7 +197,8 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		committed[seq] = time.Now() // the API answered: the event is committed
-		waitAll(seq*benchFanOut, 10*time.Second)
+		events, expected = events+1, expected+benchFanOut
+		waitAll(expected, 10*time.Second)
 	}
 	idleLat, afterCommit := rcv.latencies(idle), rcv.latencies(committed)
 
@@ -202,8 +223,9 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	}
 	wg.Wait()
 	seq += benchEvents
+	events, expected = events+benchEvents, expected+benchEvents*benchFanOut
 	logged := time.Since(start)
-	end := waitAll(seq*benchFanOut, 60*time.Second)
+	end := waitAll(expected, 60*time.Second)
 	elapsed := end.Sub(start)
 	e2eRate := float64(benchEvents*benchFanOut) / elapsed.Seconds()
 
@@ -223,6 +245,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	for i := range count {
 		at := t0.Add(time.Duration(i) * interval)
 		seq++
+		events, expected = events+1, expected+benchFanOut
 		scheduled[seq] = at
 		time.Sleep(time.Until(at)) // the generator's schedule, not synchronisation
 		s := seq
@@ -236,7 +259,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	if errs.Load() > 0 {
 		b.Fatalf("%d events failed in the open-loop phase", errs.Load())
 	}
-	waitAll(seq*benchFanOut, 60*time.Second)
+	waitAll(expected, 60*time.Second)
 	loadLat := rcv.latencies(scheduled)
 	b.StopTimer()
 
@@ -249,14 +272,16 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	fmt.Printf("throughput: %d events → %d deliveries in %v (events logged in %v): %.0f deliveries/s\n",
 		benchEvents, benchEvents*benchFanOut, elapsed.Round(time.Millisecond), logged.Round(time.Millisecond), e2eRate)
 	fmt.Printf("bare net/http loop to the same receiver: %.0f requests/s; end-to-end / bare = %.2f×\n", bareRate, e2eRate/bareRate)
-	fmt.Printf("idle system: API request to delivery p50 %v, max %v; from the committed event (API answer) p50 %v, max %v (%d deliveries)\n",
+	fmt.Printf("idle system, one automation: committed event (API answer) to delivery p50 %v, max %v (%d deliveries)\n",
+		percentile(soloLat, 0.5).Round(10*time.Microsecond), percentile(soloLat, 1).Round(10*time.Microsecond), len(soloLat))
+	fmt.Printf("idle system, %d automations: API request to delivery p50 %v, max %v; from the committed event (API answer) p50 %v, max %v (%d deliveries)\n", benchFanOut,
 		percentile(idleLat, 0.5).Round(10*time.Microsecond), percentile(idleLat, 1).Round(10*time.Microsecond),
 		percentile(afterCommit, 0.5).Round(10*time.Microsecond), percentile(afterCommit, 1).Round(10*time.Microsecond), len(idleLat))
 	fmt.Printf("open loop at %.0f events/s (%.0f deliveries/s, half the max) for %ds: p50 %v, p99 %v (%d deliveries)\n",
 		eventRate, eventRate*benchFanOut, benchLoadSeconds, percentile(loadLat, 0.5).Round(10*time.Microsecond),
 		percentile(loadLat, 0.99).Round(10*time.Microsecond), len(loadLat))
-	fmt.Printf("accounting: %d events × %d automations = %d deliveries = %d delivered + 0 queued\n",
-		seq, benchFanOut, seq*benchFanOut, rcv.delivered())
+	fmt.Printf("accounting: %d events (%d with one automation, the rest with %d) = %d deliveries = %d delivered + 0 queued\n",
+		events, benchIdleEvents, benchFanOut, expected, rcv.delivered())
 }
 
 // bareLoop is the receiver's ceiling: benchConcurrency clients POSTing a
