@@ -121,6 +121,9 @@ func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, s
 		var c models.SlackActionConfig
 		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
 		in.Action.Channel = c.Channel
+		if si, err := models.SlackIntegrationByID(ctx, h.db, c.IntegrationID); err == nil {
+			in.Action.Channel = slackChannelName(si)
+		}
 	case models.ActionLaunch:
 		var c models.LaunchActionConfig
 		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
@@ -141,7 +144,13 @@ func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, s
 
 // slackSpec resolves a Slack action's channel among the team's integrations.
 func (h *Handler) slackSpec(ctx context.Context, team *models.Team, in actionInput, spec *models.AutomationSpec) error {
-	channel := strings.TrimPrefix(strings.TrimSpace(in.Channel), "#")
+	// "channel" or "#channel"; "Workspace/#channel" when two connected
+	// workspaces have a channel of that name.
+	workspace, channel, qualified := strings.Cut(strings.TrimSpace(in.Channel), "/")
+	if !qualified {
+		workspace, channel = "", workspace
+	}
+	channel = strings.TrimPrefix(channel, "#")
 	if channel == "" {
 		return models.Invalid("action.channel", "choose a Slack channel team %s has connected", team.Name)
 	}
@@ -149,14 +158,25 @@ func (h *Handler) slackSpec(ctx context.Context, team *models.Team, in actionInp
 	if err != nil {
 		return err
 	}
+	var found []models.SlackIntegration
 	for _, si := range integrations {
-		if si.ChannelName == channel {
-			raw, err := json.Marshal(models.SlackActionConfig{IntegrationID: si.ID, Channel: si.ChannelName})
-			spec.ActionConfig = string(raw)
-			return err
+		if si.ChannelName == channel && (!qualified || si.WorkspaceName == workspace) {
+			found = append(found, si)
 		}
 	}
-	return models.Invalid("action.channel", "team %s has not connected a Slack channel #%s (Team Settings → Slack)", team.Name, channel)
+	switch len(found) {
+	case 0:
+		return models.Invalid("action.channel", "team %s has not connected a Slack channel #%s (Team Settings → Slack)", team.Name, channel)
+	case 1:
+		raw, err := json.Marshal(models.SlackActionConfig{IntegrationID: found[0].ID, Channel: found[0].ChannelName})
+		spec.ActionConfig = string(raw)
+		return err
+	}
+	names := make([]string, len(found))
+	for i, si := range found {
+		names[i] = si.WorkspaceName + "/#" + channel
+	}
+	return models.Invalid("action.channel", "#%s is connected in several workspaces: name one of %s", channel, strings.Join(names, ", "))
 }
 
 // launchSpec resolves a launch action: the team's queue, the job (a
@@ -227,4 +247,10 @@ func (h *Handler) projectByPath(ctx context.Context, u *models.User, path, field
 	}
 	role, err := models.TeamRole(ctx, h.db, team.ID, u.ID)
 	return p, role, err
+}
+
+// slackChannelName names an integration's channel unambiguously, as the
+// API and the wizard show it: "Workspace/#channel".
+func slackChannelName(si *models.SlackIntegration) string {
+	return si.WorkspaceName + "/#" + si.ChannelName
 }

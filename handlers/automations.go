@@ -318,7 +318,7 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			return err
 		}
 		for _, si := range slacks {
-			p.Channels = append(p.Channels, views.Option{Value: si.ChannelName, Label: "#" + si.ChannelName + " (" + si.WorkspaceName + ")"})
+			p.Channels = append(p.Channels, views.Option{Value: slackChannelName(&si), Label: "#" + si.ChannelName + " (" + si.WorkspaceName + ")"})
 		}
 		queues, err := models.QueuesOf(ctx, h.db, team.ID)
 		if err != nil {

@@ -3,6 +3,7 @@ package web_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -415,5 +416,45 @@ func TestSlackAutomationRetriedAfterRateLimit(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Channel != "C0ALERTS" || !strings.Contains(msgs[0].Text, f.app.URL+"/projects/ml/vision/artifacts/dataset/v0") ||
 		!strings.Contains(msgs[0].Text, "ml/vision/dataset:v0") {
 		t.Fatalf("messages = %+v", msgs)
+	}
+}
+
+// A channel name connected in two workspaces must be named with its
+// workspace; the API then shows every Slack action as Workspace/#channel.
+func TestSlackChannelNamedWithItsWorkspaceWhenAmbiguous(t *testing.T) {
+	f := newSlackFixture(t)
+	f.integration(t, "C0GENERAL", "general")
+	if _, err := models.CreateSlackIntegration(context.Background(), f.app.DB, f.box, f.team.ID, "T0OTHER", "Other Corp",
+		"C9GENERAL", "general", "xoxb-other", f.alice); err != nil {
+		t.Fatal(err)
+	}
+	af := &automationFixture{app: f.app, key: f.app.APIKey(t, f.alice)}
+	body := func(channel string) map[string]any {
+		return map[string]any{
+			"name": "notify", "scope": map[string]any{"type": "project", "project": "ml/vision"},
+			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+			"action": map[string]any{"type": "slack", "team": "ml", "channel": channel},
+		}
+	}
+	out := af.must(t, http.StatusUnprocessableEntity, "POST", "/api/v1/automations", body("#general"))
+	if out["field"] != "action.channel" || !strings.Contains(fmt.Sprint(out["error"]), "Other Corp/#general") {
+		t.Fatalf("ambiguous channel: %v", out)
+	}
+	a := af.must(t, http.StatusCreated, "POST", "/api/v1/automations", body("Other Corp/#general"))
+	if got := a["action"].(map[string]any)["channel"]; got != "Other Corp/#general" {
+		t.Fatalf("channel shown as %v", got)
+	}
+	var cfg models.SlackActionConfig
+	auto, err := models.AutomationByID(context.Background(), f.app.DB, int64(a["id"].(float64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(auto.ActionConfig), &cfg); err != nil || cfg.Channel != "general" {
+		t.Fatalf("stored config %s (%v)", auto.ActionConfig, err)
+	}
+	for _, si := range f.integrations(t) {
+		if si.ID == cfg.IntegrationID && si.WorkspaceName != "Other Corp" {
+			t.Fatalf("the automation posts to %s's #general", si.WorkspaceName)
+		}
 	}
 }
