@@ -91,9 +91,13 @@ func (h *Handler) APIAutomationsList(c echo.Context) error {
 		}
 		for i := range list {
 			a := &list[i]
-			as, err := h.scopeOf(ctx, u, &a.Automation)
-			if err != nil {
-				return err
+			// The listed scope is the automation's own unless it names a
+			// collection (a project's filter, or a registry collection).
+			as := s
+			if a.CollectionID != nil {
+				if as, err = h.scopeOf(ctx, u, &a.Automation); err != nil {
+					return err
+				}
 			}
 			j, err := h.automationJSON(ctx, &a.Automation, as, a.LastState)
 			if err != nil {

@@ -46,29 +46,40 @@ var wizardFields = []struct {
 	{"enabled", "enabled", 3},
 }
 
+// routeScope is the project or registry of a route guarded by
+// projectAccess or registryAccess, which already loaded it and the user's
+// role there.
+func routeScope(c echo.Context) *automationScope {
+	if p := currentProject(c); p != nil {
+		return &automationScope{Type: models.ScopeProject, Team: currentTeam(c), Project: p, Role: currentRole(c)}
+	}
+	return &automationScope{Type: models.ScopeRegistry, Registry: currentRegistry(c), Role: currentRole(c)}
+}
+
 // ProjectAutomationNew is GET and POST /projects/:team/:project/automations/new.
 func (h *Handler) ProjectAutomationNew(c echo.Context) error {
-	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeProject), Project: c.Param("team") + "/" + c.Param("project")})
+	return h.newAutomationWizard(c, routeScope(c))
 }
 
 // RegistryAutomationNew is GET and POST /registries/:registry/automations/new.
 func (h *Handler) RegistryAutomationNew(c echo.Context) error {
-	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeRegistry), Registry: c.Param("registry")})
+	return h.newAutomationWizard(c, routeScope(c))
 }
 
 // RegistryCollectionAutomationNew is GET and POST
 // /registries/:registry/collections/:collection/automations/new.
 func (h *Handler) RegistryCollectionAutomationNew(c echo.Context) error {
-	return h.newAutomationWizard(c, scopeNames{Type: string(models.ScopeRegistryCollection),
-		Registry: c.Param("registry"), Collection: c.Param("collection")})
+	scope := routeScope(c)
+	coll, err := models.CollectionInRegistry(c.Request().Context(), h.db, scope.Registry.ID, c.Param("collection"))
+	if err != nil {
+		return noCollection(c.Param("collection"), err)
+	}
+	scope.Type, scope.Collection = models.ScopeRegistryCollection, coll
+	return h.newAutomationWizard(c, scope)
 }
 
-func (h *Handler) newAutomationWizard(c echo.Context, n scopeNames) error {
-	ctx, u := c.Request().Context(), CurrentUser(c)
-	scope, err := h.resolveScope(ctx, u, n)
-	if err != nil {
-		return err
-	}
+func (h *Handler) newAutomationWizard(c echo.Context, scope *automationScope) error {
+	u := CurrentUser(c)
 	if !scope.CanAdmin(u) {
 		return Forbidden()
 	}
@@ -337,20 +348,16 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 
 // ProjectAutomations is GET /projects/:team/:project/automations.
 func (h *Handler) ProjectAutomations(c echo.Context) error {
-	return h.renderAutomationList(c, scopeNames{Type: string(models.ScopeProject), Project: c.Param("team") + "/" + c.Param("project")})
+	return h.renderAutomationList(c)
 }
 
 // RegistryAutomations is GET /registries/:registry/automations.
 func (h *Handler) RegistryAutomations(c echo.Context) error {
-	return h.renderAutomationList(c, scopeNames{Type: string(models.ScopeRegistry), Registry: c.Param("registry")})
+	return h.renderAutomationList(c)
 }
 
-func (h *Handler) renderAutomationList(c echo.Context, n scopeNames) error {
-	ctx, u := c.Request().Context(), CurrentUser(c)
-	scope, err := h.resolveScope(ctx, u, n)
-	if err != nil {
-		return err
-	}
+func (h *Handler) renderAutomationList(c echo.Context) error {
+	ctx, u, scope := c.Request().Context(), CurrentUser(c), routeScope(c)
 	rows, err := h.automationRows(ctx, u, scope)
 	if err != nil {
 		return err
@@ -371,10 +378,7 @@ func (h *Handler) renderAutomationList(c echo.Context, n scopeNames) error {
 // collection page: the automations that apply to it.
 func (h *Handler) collectionAutomations(c echo.Context, r *models.Registry, coll *models.Collection) (templ.Component, error) {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	scope, err := h.resolveScope(ctx, u, scopeNames{Type: string(models.ScopeRegistryCollection), Registry: r.Name, Collection: coll.Name})
-	if err != nil {
-		return nil, err
-	}
+	scope := &automationScope{Type: models.ScopeRegistryCollection, Registry: r, Collection: coll, Role: currentRole(c)}
 	rows, err := h.automationRows(ctx, u, scope)
 	if err != nil {
 		return nil, err

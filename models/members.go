@@ -31,6 +31,24 @@ var (
 	registryMembership = membership{table: "registry_members", column: "registry_id", noun: "registry"}
 )
 
+// create inserts a team or registry (scope, a pointer to its row, named
+// name) and makes creator its first admin, in one transaction.
+func (m membership) create(ctx context.Context, db *gorm.DB, scope any, scopeID func() int64, name string, creator *User) error {
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		if err := tx.Create(scope).Error; err != nil {
+			if errors.Is(err, gorm.ErrDuplicatedKey) {
+				return Conflict("name", "a %s named %s already exists", m.noun, name)
+			}
+			return fmt.Errorf("create %s: %w", m.noun, err)
+		}
+		row := map[string]any{m.column: scopeID(), "user_id": creator.ID, "role": string(RoleAdmin), "created_at": time.Now().UTC()}
+		if err := tx.Table(m.table).Create(row).Error; err != nil {
+			return fmt.Errorf("add %s creator: %w", m.noun, err)
+		}
+		return nil
+	})
+}
+
 func (m membership) role(ctx context.Context, db *gorm.DB, scopeID, userID int64) (Role, error) {
 	var roles []string
 	err := db.WithContext(ctx).Table(m.table).

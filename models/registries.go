@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -35,20 +34,7 @@ func CreateRegistry(ctx context.Context, db *gorm.DB, name, description string, 
 		return nil, Invalid("description", "must be at most 1000 characters")
 	}
 	r := &Registry{Name: name, Description: strings.TrimSpace(description)}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(r).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return Conflict("name", "a registry named %s already exists", name)
-			}
-			return fmt.Errorf("create registry: %w", err)
-		}
-		row := map[string]any{"registry_id": r.ID, "user_id": creator.ID, "role": string(RoleAdmin), "created_at": time.Now().UTC()}
-		if err := tx.Table("registry_members").Create(row).Error; err != nil {
-			return fmt.Errorf("add registry creator: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := registryMembership.create(ctx, db, r, func() int64 { return r.ID }, name, creator); err != nil {
 		return nil, err
 	}
 	return r, nil

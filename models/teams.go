@@ -2,7 +2,6 @@ package models
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -27,20 +26,7 @@ func CreateTeam(ctx context.Context, db *gorm.DB, name string, creator *User) (*
 		return nil, err
 	}
 	t := &Team{Name: name}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		if err := tx.Create(t).Error; err != nil {
-			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return Conflict("name", "a team named %s already exists", name)
-			}
-			return fmt.Errorf("create team: %w", err)
-		}
-		row := map[string]any{"team_id": t.ID, "user_id": creator.ID, "role": string(RoleAdmin), "created_at": time.Now().UTC()}
-		if err := tx.Table("team_members").Create(row).Error; err != nil {
-			return fmt.Errorf("add team creator: %w", err)
-		}
-		return nil
-	})
-	if err != nil {
+	if err := teamMembership.create(ctx, db, t, func() int64 { return t.ID }, name, creator); err != nil {
 		return nil, err
 	}
 	return t, nil
