@@ -185,10 +185,17 @@ func SetAutomationEnabled(ctx context.Context, db *gorm.DB, id int64, enabled bo
 // DeleteAutomation removes an automation; its queued deliveries still go
 // out ("actions in progress are not affected"), keeping their snapshot.
 func DeleteAutomation(ctx context.Context, db *gorm.DB, id int64) error {
-	if err := db.WithContext(ctx).Delete(&Automation{}, "id = ?", id).Error; err != nil {
-		return fmt.Errorf("delete automation: %w", err)
-	}
-	return nil
+	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		// Its deliveries stay (queued ones are still sent), detached: on
+		// PostgreSQL no foreign key does this, to keep queueing cheap.
+		if err := tx.Model(&Delivery{}).Where("automation_id = ?", id).Update("automation_id", nil).Error; err != nil {
+			return fmt.Errorf("detach the automation's deliveries: %w", err)
+		}
+		if err := tx.Delete(&Automation{}, "id = ?", id).Error; err != nil {
+			return fmt.Errorf("delete automation: %w", err)
+		}
+		return nil
+	})
 }
 
 // AutomationByID loads an automation.

@@ -94,21 +94,20 @@ func NewDeliveryUID() string {
 // inner SELECT … FOR UPDATE SKIP LOCKED hands each row to one claimer; on
 // SQLite the UPDATE runs under the database's single write lock.
 func ClaimDue(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
-	now := time.Now().UTC()
-	lock := ""
 	if Dialect(db) == "postgres" {
-		lock = " FOR UPDATE SKIP LOCKED"
+		return claimDuePostgres(ctx, db, workerID, limit, lease)
 	}
+	now := time.Now().UTC()
 	// Due work and expired leases are found by separate subqueries so each
 	// reads its own partial index (deliveries_due, deliveries_leased); an
 	// OR of the two would scan every delivery ever made.
 	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
 WHERE id IN (SELECT id FROM (
   SELECT id FROM (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
-    ORDER BY next_attempt_at LIMIT ?` + lock + `) due
+    ORDER BY next_attempt_at LIMIT ?) due
   UNION ALL
   SELECT id FROM (SELECT id FROM deliveries WHERE state = 'running' AND lease_until < ?
-    ORDER BY lease_until LIMIT ?` + lock + `) expired
+    ORDER BY lease_until LIMIT ?) expired
 ) claimable LIMIT ?)
 RETURNING *`
 	var out []Delivery
@@ -149,6 +148,9 @@ type AttemptResult struct {
 func CompleteAttempts(ctx context.Context, db *gorm.DB, results []AttemptResult) error {
 	if len(results) == 0 {
 		return nil
+	}
+	if Dialect(db) == "postgres" {
+		return completeAttemptsPostgres(ctx, db, results)
 	}
 	now := time.Now().UTC()
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {

@@ -203,7 +203,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	idleLat, afterCommit := rcv.latencies(idle), rcv.latencies(committed)
 
 	// 2. Throughput: closed loop, as fast as the clients go.
-	start := time.Now()
+	start, cpuBefore := time.Now(), readCPU()
 	base := seq
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -226,6 +226,8 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	events, expected = events+benchEvents, expected+benchEvents*benchFanOut
 	logged := time.Since(start)
 	end := waitAll(expected, 60*time.Second)
+	cpu := readCPU().sub(cpuBefore)
+	fmt.Println("DEBUG", cpuBefore, readCPU())
 	elapsed := end.Sub(start)
 	e2eRate := float64(benchEvents*benchFanOut) / elapsed.Seconds()
 
@@ -271,6 +273,9 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		kind, benchFanOut, benchConcurrency, len(tpl))
 	fmt.Printf("throughput: %d events → %d deliveries in %v (events logged in %v): %.0f deliveries/s\n",
 		benchEvents, benchEvents*benchFanOut, elapsed.Round(time.Millisecond), logged.Round(time.Millisecond), e2eRate)
+	perDelivery := func(d time.Duration) time.Duration { return d / time.Duration(benchEvents*benchFanOut) }
+	fmt.Printf("CPU per delivery in the throughput phase: %v in this process (server, worker, receiver, clients), %v in PostgreSQL processes\n",
+		perDelivery(cpu.self).Round(time.Microsecond), perDelivery(cpu.postgres).Round(time.Microsecond))
 	fmt.Printf("bare net/http loop to the same receiver: %.0f requests/s; end-to-end / bare = %.2f×\n", bareRate, e2eRate/bareRate)
 	fmt.Printf("idle system, one automation: committed event (API answer) to delivery p50 %v, max %v (%d deliveries)\n",
 		percentile(soloLat, 0.5).Round(10*time.Microsecond), percentile(soloLat, 1).Round(10*time.Microsecond), len(soloLat))

@@ -1,0 +1,116 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// The delivery queue's hot statements on PostgreSQL, written against
+// database/sql rather than through gorm: each is one statement of fixed
+// text whatever the batch size (arrays travel as single parameters), so
+// the server plans it once per connection, and rows are scanned without
+// reflection. SQLite keeps the portable versions in deliveries.go.
+
+// deliveryColumns are what a worker needs of a claimed delivery.
+const deliveryColumns = `id, uid, event_id, automation_id, automation_name, action_type, team_id, webhook_id,
+  payload_template, action_config, state, attempts, next_attempt_at, lease_until, leased_by, created_at`
+
+func scanDelivery(rows *sql.Rows, d *Delivery) error {
+	return rows.Scan(&d.ID, &d.UID, &d.EventID, &d.AutomationID, &d.AutomationName, &d.ActionType, &d.TeamID, &d.WebhookID,
+		&d.PayloadTemplate, &d.ActionConfig, &d.State, &d.Attempts, &d.NextAttemptAt, &d.LeaseUntil, &d.LeasedBy, &d.CreatedAt)
+}
+
+func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	now := time.Now().UTC()
+	rows, err := sqlDB.QueryContext(ctx, `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, updated_at = $3
+WHERE id IN (SELECT id FROM (
+  SELECT id FROM (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') AND next_attempt_at <= $3
+    ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
+  UNION ALL
+  SELECT id FROM (SELECT id FROM deliveries WHERE state = 'running' AND lease_until < $3
+    ORDER BY lease_until LIMIT $4 FOR UPDATE SKIP LOCKED) expired
+) claimable LIMIT $4)
+RETURNING `+deliveryColumns, now.Add(lease), workerID, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	defer rows.Close()
+	out := make([]Delivery, 0, limit)
+	for rows.Next() {
+		out = append(out, Delivery{})
+		if err := scanDelivery(rows, &out[len(out)-1]); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// completeAttemptsPostgres records every attempt and moves each delivery
+// still leased by the reporting worker to its new state, in one statement
+// (so one implicit transaction and one commit for the batch).
+func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []AttemptResult) error {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return fmt.Errorf("record attempts: %w", err)
+	}
+	n := len(results)
+	var (
+		ids, durations                                    = make([]int64, n), make([]int64, n)
+		numbers                                           = make([]int32, n)
+		statuses                                          = make([]*int32, n)
+		started                                           = make([]time.Time, n)
+		nextAt                                            = make([]*time.Time, n)
+		truncated                                         = make([]bool, n)
+		workers, urls, reqHeaders, reqBodies, respHeaders = make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		respBodies, errs, outcomes                        = make([]string, n), make([]string, n), make([]string, n)
+	)
+	for i, r := range results {
+		a := r.Attempt
+		ids[i], workers[i], numbers[i], started[i], durations[i] = r.DeliveryID, r.WorkerID, int32(a.Number), a.StartedAt, a.DurationMS
+		urls[i], reqHeaders[i], reqBodies[i] = a.RequestURL, a.RequestHeaders, a.RequestBody
+		if a.ResponseStatus != nil {
+			s := int32(*a.ResponseStatus)
+			statuses[i] = &s
+		}
+		respHeaders[i], respBodies[i], truncated[i], errs[i], outcomes[i] = a.ResponseHeaders, a.ResponseBody, a.ResponseTruncated, a.Error, string(r.State)
+		if r.State == DeliveryRetrying {
+			next := r.NextAttemptAt
+			nextAt[i] = &next
+		}
+	}
+	// A result whose lease was taken over by another worker (it ran past
+	// the lease) still records its attempt but does not change the state.
+	_, err = sqlDB.ExecContext(ctx, `WITH r AS (
+  SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], $6::text[], $7::text[], $8::text[],
+    $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::timestamptz[])
+  AS r(delivery_id, worker, number, started_at, duration_ms, request_url, request_headers, request_body,
+    response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at)
+), moved AS (
+  UPDATE deliveries d SET state = r.outcome, lease_until = NULL, leased_by = '',
+    next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at),
+    completed_at = CASE WHEN r.outcome = 'retrying' THEN d.completed_at ELSE $16 END,
+    last_status = r.response_status, last_error = r.error, updated_at = $16
+  FROM r WHERE d.id = r.delivery_id AND d.state = 'running' AND d.leased_by = r.worker
+)
+INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
+  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at)
+SELECT delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
+  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at FROM r`,
+		ids, workers, numbers, started, durations, urls, reqHeaders, reqBodies,
+		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC())
+	if err != nil {
+		return fmt.Errorf("record %d attempts: %w", n, err)
+	}
+	return nil
+}

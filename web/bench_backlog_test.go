@@ -1,0 +1,75 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/automations-dev/automations/models/modeltest"
+	"github.com/automations-dev/automations/web"
+	"github.com/automations-dev/automations/web/webtest"
+)
+
+// BenchmarkDeliveryBacklog measures the delivery path alone: a backlog of
+// benchEvents×benchFanOut deliveries is committed with no worker running,
+// then one worker (as `automations worker` runs it) drains it to the
+// loopback receiver; compared with the bare net/http loop.
+func BenchmarkDeliveryBacklog(b *testing.B) {
+	rcv := newBenchReceiver(b)
+	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithoutWorker())
+	admin := app.User(b, "admin@example.com", true)
+	key := app.APIKey(b, admin)
+	must := func(want int, method, path string, body any) {
+		if status, out := app.API(b, key, method, path, body); status != want {
+			b.Fatalf("%s %s: %d %v", method, path, status, out)
+		}
+	}
+	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
+	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
+	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
+	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": rcv.URL, "signing_secret": "SIGNING"})
+	tpl := `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + strings.Repeat("x", benchPayloadPad) + `"}`
+	for i := range benchFanOut {
+		must(201, "POST", "/api/v1/automations", map[string]any{
+			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
+			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
+		})
+	}
+	for seq := range benchEvents {
+		must(201, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": fmt.Sprintf("m%d", seq%benchClients), "type": "model", "metadata": map[string]any{"seq": seq}})
+	}
+	want := benchEvents * benchFanOut
+	cfg := app.Config
+	cfg.WorkerConcurrency = benchConcurrency
+	b.ResetTimer()
+	cpuBefore := readCPU()
+	start := time.Now()
+	worker, err := web.NewWorker(context.Background(), cfg, app.Keys, app.DB, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- worker.Run(ctx) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for rcv.delivered() < want && time.Now().Before(deadline) {
+		time.Sleep(2 * time.Millisecond) // poll; the loop waits on the condition
+	}
+	elapsed := time.Since(start)
+	cpu := readCPU().sub(cpuBefore)
+	stop()
+	<-done
+	_ = worker.Close()
+	b.StopTimer()
+	if got := rcv.delivered(); got != want {
+		b.Fatalf("delivered %d of %d", got, want)
+	}
+	bare := bareLoop(rcv.URL, len(tpl)+64)
+	rate := float64(want) / elapsed.Seconds()
+	fmt.Printf("\n== backlog drain on %s: %d deliveries in %v: %.0f deliveries/s; bare loop %.0f/s; ratio %.2f×; CPU per delivery %v here, %v PostgreSQL\n",
+		modeltest.Kind(), want, elapsed.Round(time.Millisecond), rate, bare, rate/bare,
+		(cpu.self / time.Duration(want)).Round(time.Microsecond), (cpu.postgres / time.Duration(want)).Round(time.Microsecond))
+}
