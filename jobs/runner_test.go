@@ -93,9 +93,13 @@ func enqueue(t *testing.T, db *gorm.DB, n int) []models.Delivery {
 	now := time.Now().UTC()
 	ds := make([]models.Delivery, n)
 	for i := range ds {
+		rev := models.AutomationRevision{PayloadTemplate: fmt.Sprintf(`{"n": %d}`, i), ActionConfig: "{}", CreatedAt: now}
+		if err := db.Create(&rev).Error; err != nil {
+			t.Fatal(err)
+		}
 		ds[i] = models.Delivery{
 			UID: models.NewDeliveryUID(), EventID: int64(i + 1), AutomationName: "test", ActionType: "post",
-			TeamID: 1, PayloadTemplate: fmt.Sprintf(`{"n": %d}`, i), ActionConfig: "{}",
+			TeamID: 1, RevisionID: rev.ID, PayloadTemplate: rev.PayloadTemplate, ActionConfig: rev.ActionConfig,
 			State: models.DeliveryQueued, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 	}

@@ -71,6 +71,11 @@ func newSlackFixture(t *testing.T) *slackFixture {
 	if err := db.Where("action_type = ?", models.ActionSlack).First(&f.delivery).Error; err != nil {
 		t.Fatalf("the slack delivery was not queued: %v", err)
 	}
+	var rev models.AutomationRevision
+	if err := db.First(&rev, f.delivery.RevisionID).Error; err != nil {
+		t.Fatalf("the slack delivery's revision: %v", err)
+	}
+	f.delivery.ActionConfig = rev.ActionConfig // as the runner's claim fills it in
 	return f
 }
 

@@ -28,16 +28,18 @@ type WebhookAction struct {
 
 	// Events never change once written; webhooks and their secrets may,
 	// so they are kept only for a second (a rotation applies within it).
-	events   *cache[int64, payload.Vars] // the event's variables, automation_name unset
-	webhooks *cache[[2]int64, *models.ResolvedWebhook]
+	events    *cache[int64, payload.Vars] // the event's variables, automation_name unset
+	webhooks  *cache[[2]int64, *models.ResolvedWebhook]
+	templates *cache[int64, *payload.Compiled] // by automation revision, which never changes
 }
 
 // NewWebhookAction builds the webhook action.
 func NewWebhookAction(db *gorm.DB, secrets *secretbox.Box, s *sender.Sender) *WebhookAction {
 	return &WebhookAction{
 		DB: db, Secrets: secrets, Sender: s,
-		events:   newCache[int64, payload.Vars](time.Hour, 4096),
-		webhooks: newCache[[2]int64, *models.ResolvedWebhook](time.Second, 1024),
+		events:    newCache[int64, payload.Vars](time.Hour, 4096),
+		webhooks:  newCache[[2]int64, *models.ResolvedWebhook](time.Second, 1024),
+		templates: newCache[int64, *payload.Compiled](time.Hour, 4096),
 	}
 }
 
@@ -68,7 +70,12 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	}
 	vars.AutomationName = d.AutomationName // vars is a copy; its metadata map is only read
 	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL, RequestHeaders: requestHeaders(wh)}
-	body, err := payload.Render(d.PayloadTemplate, vars, wh.Secrets, wh.AccessToken)
+	tpl, err := a.compiled(d)
+	if err != nil {
+		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
+		return out
+	}
+	body, err := tpl.Render(vars, wh.Secrets, wh.AccessToken)
 	if err != nil {
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
 		return out
@@ -81,7 +88,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		for n := range wh.Secrets {
 			names = append(names, n)
 		}
-		redacted, _ := payload.RenderRedacted(d.PayloadTemplate, vars, names)
+		redacted, _ := tpl.RenderRedacted(vars, names)
 		out.Attempt.RequestBody = string(redacted)
 	}
 	resp, err := a.Sender.Send(ctx, sender.Request{
@@ -105,6 +112,14 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		out.RetryAfter = parseRetryAfter(resp.Headers.Get("Retry-After"), time.Now())
 	}
 	return out
+}
+
+// compiled is the delivery's template, parsed once per revision.
+func (a *WebhookAction) compiled(d *models.Delivery) (*payload.Compiled, error) {
+	if d.RevisionID == 0 { // not from the queue: nothing to key it by
+		return payload.Compile(d.PayloadTemplate)
+	}
+	return a.templates.get(d.RevisionID, func() (*payload.Compiled, error) { return payload.Compile(d.PayloadTemplate) })
 }
 
 // requestHeaders is what history shows of the request: never a secret.

@@ -119,7 +119,10 @@ func CreateAutomation(ctx context.Context, db *gorm.DB, s AutomationSpec, creato
 		if err := lockIntegration(tx, a); err != nil {
 			return err
 		}
-		return tx.Create(a).Error
+		if err := tx.Create(a).Error; err != nil {
+			return err
+		}
+		return saveRevision(tx, a)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("create automation: %w", err)
@@ -139,11 +142,28 @@ func UpdateAutomation(ctx context.Context, db *gorm.DB, a *Automation, s Automat
 		if err := lockIntegration(tx, a); err != nil {
 			return err
 		}
-		return tx.Save(a).Error
+		if err := tx.Save(a).Error; err != nil {
+			return err
+		}
+		return saveRevision(tx, a)
 	})
 	if err != nil {
 		return fmt.Errorf("update automation: %w", err)
 	}
+	return nil
+}
+
+// saveRevision records a's payload template and action configuration as
+// its current revision, the one deliveries queued from now on point at.
+func saveRevision(tx *gorm.DB, a *Automation) error {
+	rev := AutomationRevision{AutomationID: a.ID, PayloadTemplate: a.Payload, ActionConfig: a.ActionConfig, CreatedAt: time.Now().UTC()}
+	if err := tx.Create(&rev).Error; err != nil {
+		return fmt.Errorf("save revision: %w", err)
+	}
+	if err := tx.Model(a).Update("revision_id", rev.ID).Error; err != nil {
+		return fmt.Errorf("save revision: %w", err)
+	}
+	a.RevisionID = &rev.ID
 	return nil
 }
 

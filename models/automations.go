@@ -59,9 +59,12 @@ type Automation struct {
 	WebhookID    *int64    `gorm:"column:webhook_id"`
 	Payload      string    `gorm:"column:payload"`
 	ActionConfig string    `gorm:"column:action_config"`
-	CreatedBy    int64     `gorm:"column:created_by"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	// RevisionID is the current AutomationRevision: what deliveries queued
+	// now will send.
+	RevisionID *int64    `gorm:"column:revision_id"`
+	CreatedBy  int64     `gorm:"column:created_by"`
+	CreatedAt  time.Time `gorm:"column:created_at"`
+	UpdatedAt  time.Time `gorm:"column:updated_at"`
 }
 
 // TableName maps Automation to its table.
@@ -142,11 +145,13 @@ func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev Match
 	now := time.Now().UTC()
 	ds := make([]Delivery, len(autos))
 	for i, a := range autos {
+		if a.RevisionID == nil {
+			return 0, fmt.Errorf("queue deliveries: automation %d has no revision", a.ID)
+		}
 		id := a.ID
 		ds[i] = Delivery{
 			UID: NewDeliveryUID(), EventID: eventID, AutomationID: &id, AutomationName: a.Name,
-			ActionType: a.ActionType, TeamID: a.TeamID, WebhookID: a.WebhookID,
-			PayloadTemplate: a.Payload, ActionConfig: a.ActionConfig,
+			ActionType: a.ActionType, TeamID: a.TeamID, WebhookID: a.WebhookID, RevisionID: *a.RevisionID,
 			State: DeliveryQueued, NextAttemptAt: now, CreatedAt: now, UpdatedAt: now,
 		}
 	}

@@ -45,6 +45,14 @@ func (f *matchFixture) automation(t testing.TB, a models.Automation) models.Auto
 	if err := f.db.Create(&a).Error; err != nil {
 		t.Fatal(err)
 	}
+	rev := models.AutomationRevision{AutomationID: a.ID, PayloadTemplate: a.Payload, ActionConfig: a.ActionConfig, CreatedAt: now}
+	if err := f.db.Create(&rev).Error; err != nil {
+		t.Fatal(err)
+	}
+	a.RevisionID = &rev.ID
+	if err := f.db.Model(&a).Update("revision_id", rev.ID).Error; err != nil {
+		t.Fatal(err)
+	}
 	return a
 }
 
@@ -121,8 +129,12 @@ func TestEnqueueDeliveriesFollowsTheTransaction(t *testing.T) {
 		t.Fatal(err)
 	}
 	var d models.Delivery
-	if err := f.db.First(&d).Error; err != nil || d.State != models.DeliveryQueued || d.PayloadTemplate != `{"a": 1}` || d.UID == "" {
+	if err := f.db.First(&d).Error; err != nil || d.State != models.DeliveryQueued || d.UID == "" {
 		t.Fatalf("delivery %+v, %v", d, err)
+	}
+	var rev models.AutomationRevision
+	if err := f.db.First(&rev, d.RevisionID).Error; err != nil || rev.PayloadTemplate != `{"a": 1}` {
+		t.Fatalf("the delivery's revision %+v, %v", rev, err)
 	}
 }
 

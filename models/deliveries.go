@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"time"
 
 	"gorm.io/gorm"
@@ -25,19 +26,21 @@ const (
 
 // Delivery is one automation's action for one event: the row is the queue
 // entry (what to send, when, who holds it) and the summary of what happened.
-// Everything needed to act is copied in when the event matches, so editing
-// or deleting the automation later does not change or cancel it.
+// It names the automation's revision current when the event matched, so
+// editing or deleting the automation later does not change or cancel it.
 type Delivery struct {
-	ID              int64         `gorm:"column:id;primaryKey" json:"-"`
-	UID             string        `gorm:"column:uid" json:"id"`
-	EventID         int64         `gorm:"column:event_id" json:"event_id"`
-	AutomationID    *int64        `gorm:"column:automation_id" json:"automation_id"`
-	AutomationName  string        `gorm:"column:automation_name" json:"automation_name"`
-	ActionType      string        `gorm:"column:action_type" json:"action_type"`
-	TeamID          int64         `gorm:"column:team_id" json:"-"`
-	WebhookID       *int64        `gorm:"column:webhook_id" json:"-"`
-	PayloadTemplate string        `gorm:"column:payload_template" json:"-"`
-	ActionConfig    string        `gorm:"column:action_config" json:"-"`
+	ID             int64  `gorm:"column:id;primaryKey" json:"-"`
+	UID            string `gorm:"column:uid" json:"id"`
+	EventID        int64  `gorm:"column:event_id" json:"event_id"`
+	AutomationID   *int64 `gorm:"column:automation_id" json:"automation_id"`
+	AutomationName string `gorm:"column:automation_name" json:"automation_name"`
+	ActionType     string `gorm:"column:action_type" json:"action_type"`
+	TeamID         int64  `gorm:"column:team_id" json:"-"`
+	WebhookID      *int64 `gorm:"column:webhook_id" json:"-"`
+	RevisionID     int64  `gorm:"column:revision_id" json:"-"`
+	// PayloadTemplate and ActionConfig are the revision's, filled in by ClaimDue.
+	PayloadTemplate string        `gorm:"-" json:"-"`
+	ActionConfig    string        `gorm:"-" json:"-"`
 	State           DeliveryState `gorm:"column:state" json:"state"`
 	Attempts        int           `gorm:"column:attempts" json:"attempts"`
 	NextAttemptAt   time.Time     `gorm:"column:next_attempt_at" json:"next_attempt_at"`
@@ -57,6 +60,19 @@ func (Delivery) TableName() string { return "deliveries" }
 func (d *Delivery) InFlight() bool {
 	return d.State == DeliveryQueued || d.State == DeliveryRunning || d.State == DeliveryRetrying
 }
+
+// AutomationRevision is an automation's payload template and action
+// configuration as saved once; never changed, never deleted.
+type AutomationRevision struct {
+	ID              int64     `gorm:"column:id;primaryKey"`
+	AutomationID    int64     `gorm:"column:automation_id"`
+	PayloadTemplate string    `gorm:"column:payload_template"`
+	ActionConfig    string    `gorm:"column:action_config"`
+	CreatedAt       time.Time `gorm:"column:created_at"`
+}
+
+// TableName maps AutomationRevision to its table.
+func (AutomationRevision) TableName() string { return "automation_revisions" }
 
 // DeliveryAttempt is the record of one try: the request as sent (secrets
 // redacted) and the response or error.
@@ -90,13 +106,61 @@ func NewDeliveryUID() string {
 
 // ClaimDue leases up to limit deliveries that are due (queued or retrying
 // with next_attempt_at passed) or whose lease expired (a worker died
-// mid-attempt), in one statement. Safe with many workers: on Postgres the
-// inner SELECT … FOR UPDATE SKIP LOCKED hands each row to one claimer; on
-// SQLite the UPDATE runs under the database's single write lock.
+// mid-attempt), in one statement, then reads their automation revisions.
+// Safe with many workers: on Postgres the inner SELECT … FOR UPDATE SKIP
+// LOCKED hands each row to one claimer; on SQLite the UPDATE runs under
+// the database's single write lock.
 func ClaimDue(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
+	var out []Delivery
+	var err error
 	if Dialect(db) == "postgres" {
-		return claimDuePostgres(ctx, db, workerID, limit, lease)
+		out, err = claimDuePostgres(ctx, db, workerID, limit, lease)
+	} else {
+		out, err = claimDueSQLite(ctx, db, workerID, limit, lease)
 	}
+	if err != nil || len(out) == 0 {
+		return out, err
+	}
+	if err := fillRevisions(ctx, db, out); err != nil {
+		// Hand them back at once rather than send them without their template.
+		ids := make([]int64, len(out))
+		for i, d := range out {
+			ids[i] = d.ID
+		}
+		if rerr := ReleaseClaims(context.WithoutCancel(ctx), db, workerID, ids); rerr != nil {
+			err = fmt.Errorf("%w (and releasing them: %v)", err, rerr)
+		}
+		return nil, err
+	}
+	return out, nil
+}
+
+// fillRevisions sets each delivery's payload template and action
+// configuration from its revision, reading each revision once.
+func fillRevisions(ctx context.Context, db *gorm.DB, ds []Delivery) error {
+	ids := make([]int64, 0, 4)
+	for _, d := range ds {
+		if !slices.Contains(ids, d.RevisionID) {
+			ids = append(ids, d.RevisionID)
+		}
+	}
+	var revs []AutomationRevision
+	if err := db.WithContext(ctx).Where("id IN ?", ids).Find(&revs).Error; err != nil {
+		return fmt.Errorf("claim deliveries: read their automation revisions: %w", err)
+	}
+	byID := make(map[int64]*AutomationRevision, len(revs))
+	for i := range revs {
+		byID[revs[i].ID] = &revs[i]
+	}
+	for i := range ds {
+		if r := byID[ds[i].RevisionID]; r != nil {
+			ds[i].PayloadTemplate, ds[i].ActionConfig = r.PayloadTemplate, r.ActionConfig
+		}
+	}
+	return nil
+}
+
+func claimDueSQLite(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
 	now := time.Now().UTC()
 	// Due work and expired leases are found by separate subqueries so each
 	// reads its own partial index (deliveries_due, deliveries_leased); an

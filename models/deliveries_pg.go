@@ -17,11 +17,11 @@ import (
 
 // deliveryColumns are what a worker needs of a claimed delivery.
 const deliveryColumns = `id, uid, event_id, automation_id, automation_name, action_type, team_id, webhook_id,
-  payload_template, action_config, state, attempts, next_attempt_at, lease_until, leased_by, created_at`
+  revision_id, state, attempts, next_attempt_at, lease_until, leased_by, created_at`
 
 func scanDelivery(rows *sql.Rows, d *Delivery) error {
 	return rows.Scan(&d.ID, &d.UID, &d.EventID, &d.AutomationID, &d.AutomationName, &d.ActionType, &d.TeamID, &d.WebhookID,
-		&d.PayloadTemplate, &d.ActionConfig, &d.State, &d.Attempts, &d.NextAttemptAt, &d.LeaseUntil, &d.LeasedBy, &d.CreatedAt)
+		&d.RevisionID, &d.State, &d.Attempts, &d.NextAttemptAt, &d.LeaseUntil, &d.LeasedBy, &d.CreatedAt)
 }
 
 func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {

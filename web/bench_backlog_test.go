@@ -38,9 +38,14 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
 		})
 	}
+	logStart, logCPU := time.Now(), readCPU()
 	for seq := range benchEvents {
 		must(201, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": fmt.Sprintf("m%d", seq%benchClients), "type": "model", "metadata": map[string]any{"seq": seq}})
 	}
+	logged, loggedCPU := time.Since(logStart), readCPU().sub(logCPU)
+	fmt.Printf("\n== logging %d events one at a time (%d deliveries each): %v per event; CPU per event %v here, %v PostgreSQL\n",
+		benchEvents, benchFanOut, (logged / benchEvents).Round(time.Microsecond),
+		(loggedCPU.self / benchEvents).Round(time.Microsecond), (loggedCPU.postgres / benchEvents).Round(time.Microsecond))
 	want := benchEvents * benchFanOut
 	cfg := app.Config
 	cfg.WorkerConcurrency = benchConcurrency

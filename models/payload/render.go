@@ -43,29 +43,22 @@ func Validate(template string, c Context) error {
 // secret's grant was removed, say) is a [*ValidationError]; event-specific
 // checks are left to [Validate].
 func Render(template string, v Vars, secrets map[string]string, accessToken string) ([]byte, error) {
-	names := make([]string, 0, len(secrets))
-	for name := range secrets {
-		names = append(names, name)
+	c, err := Compile(template)
+	if err != nil {
+		return nil, err
 	}
-	r := &renderer{
-		chk:     checker{hasToken: accessToken != "", granted: names},
-		vars:    &v,
-		secrets: secrets,
-		token:   accessToken,
-	}
-	return r.render(template)
+	return c.Render(v, secrets, accessToken)
 }
 
 // RenderRedacted renders the same body as [Render] but with every secret
 // named in secretNames, and the access token, shown as [Redacted]. It is what
 // delivery history stores and the test panel shows.
 func RenderRedacted(template string, v Vars, secretNames []string) ([]byte, error) {
-	r := &renderer{
-		chk:    checker{hasToken: true, granted: secretNames},
-		vars:   &v,
-		redact: true,
+	c, err := Compile(template)
+	if err != nil {
+		return nil, err
 	}
-	return r.render(template)
+	return c.RenderRedacted(v, secretNames)
 }
 
 type renderer struct {
@@ -74,44 +67,6 @@ type renderer struct {
 	secrets map[string]string // nil when redacting
 	token   string
 	redact  bool
-}
-
-func (r *renderer) render(template string) ([]byte, error) {
-	if err := checkJSON(template); err != nil {
-		return nil, err
-	}
-	return walk(make([]byte, 0, len(template)+len(template)/2), template, r.appendString)
-}
-
-// appendString renders one JSON string of the template, a key or a value.
-func (r *renderer) appendString(dst []byte, s string, key bool) ([]byte, error) {
-	if !key && len(s) > 3 && strings.HasPrefix(s, "${") && strings.IndexByte(s, '}') == len(s)-1 {
-		b, err := r.chk.bind(s[2:len(s)-1], true)
-		if err != nil {
-			return dst, err
-		}
-		switch {
-		case b.kind == bindMeta:
-			return r.appendTypedMetadata(dst, b.name)
-		case b.kind == bindVar && b.name == varArtifactVersionIndex:
-			return strconv.AppendInt(dst, int64(r.vars.ArtifactVersionIndex), 10), nil
-		}
-	}
-	dst = append(dst, '"')
-	err := scan(s,
-		func(text string) error {
-			dst = appendEscaped(dst, text)
-			return nil
-		},
-		func(name string, braced bool, raw string) error {
-			b, err := r.chk.bind(name, braced)
-			if err != nil {
-				return err
-			}
-			dst, err = r.appendValue(dst, b, raw)
-			return err
-		})
-	return append(dst, '"'), err
 }
 
 // appendValue appends the escaped text of one placeholder inside a string.
