@@ -60,17 +60,29 @@ func UserByAPIKey(ctx context.Context, db *gorm.DB, key string) (*User, error) {
 	if !strings.HasPrefix(key, apiKeyPrefix) {
 		return nil, fmt.Errorf("api key: %w", ErrNotFound)
 	}
-	var k APIKey
-	err := db.WithContext(ctx).First(&k, "key_hash = ? AND revoked_at IS NULL", hashAPIKey(key)).Error
-	if err != nil {
-		return nil, notFound(err, "api key")
+	// The key and its user in one query: every API request runs it.
+	var rows []struct {
+		User
+		KeyID      int64      `gorm:"column:key_id"`
+		LastUsedAt *time.Time `gorm:"column:key_last_used_at"`
 	}
+	err := db.WithContext(ctx).Table("api_keys AS k").
+		Select("u.*, k.id AS key_id, k.last_used_at AS key_last_used_at").
+		Joins("JOIN users u ON u.id = k.user_id").
+		Where("k.key_hash = ? AND k.revoked_at IS NULL", hashAPIKey(key)).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, fmt.Errorf("api key: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("api key: %w", ErrNotFound)
+	}
+	k := rows[0]
 	now := time.Now().UTC()
 	// last_used_at is informational; at most one write a minute per key.
 	if k.LastUsedAt == nil || now.Sub(*k.LastUsedAt) > time.Minute {
-		db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.ID).Update("last_used_at", now)
+		db.WithContext(ctx).Model(&APIKey{}).Where("id = ?", k.KeyID).Update("last_used_at", now)
 	}
-	return UserByID(ctx, db, k.UserID)
+	return &k.User, nil
 }
 
 // APIKeysOf lists a user's keys, newest first.

@@ -82,9 +82,17 @@ func LogArtifact(ctx context.Context, db *gorm.DB, p *Project, in NewArtifact, a
 	if err != nil {
 		return nil, nil, err
 	}
-	if v, err = VersionByID(ctx, db, v.ID); err != nil {
-		return nil, nil, err
+	if len(aliases) > 1 {
+		// Several aliases: listed in the database's order, as every page shows them.
+		if v, err = VersionByID(ctx, db, v.ID); err != nil {
+			return nil, nil, err
+		}
+		return v, scope, nil
 	}
+	// The version is the newest (it was numbered under the collection's
+	// lock), so it is "latest", and it holds the alias it was logged with.
+	v.Aliases = append([]string{AliasLatest}, aliases...)
+	v.AuthorName = authorHandle(author)
 	return v, scope, nil
 }
 

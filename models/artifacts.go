@@ -456,22 +456,44 @@ func LinksOf(ctx context.Context, db *gorm.DB, versionID int64) ([]LinkedVersion
 // the re-select FOR UPDATE then finds the committed row and queues behind
 // its lock. On SQLite the immediate transaction already serializes writers.
 func ensureCollection(tx *gorm.DB, tmpl Collection) (*Collection, error) {
+	find := func() ([]Collection, error) {
+		q := forUpdate(tx).Where("name = ?", tmpl.Name)
+		if tmpl.ProjectID != nil {
+			q = q.Where("project_id = ?", *tmpl.ProjectID)
+		} else {
+			q = q.Where("registry_id = ?", *tmpl.RegistryID)
+		}
+		var found []Collection
+		if err := q.Limit(1).Find(&found).Error; err != nil {
+			return nil, fmt.Errorf("lock collection %s: %w", tmpl.Name, err)
+		}
+		return found, nil
+	}
+	// Usually it exists: one statement finds and locks it.
+	found, err := find()
+	if err != nil || len(found) == 1 {
+		return first(found), err
+	}
 	c := tmpl
 	c.CreatedAt = time.Now().UTC()
 	if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&c).Error; err != nil {
 		return nil, fmt.Errorf("create collection %s: %w", tmpl.Name, err)
 	}
-	var locked Collection
-	q := forUpdate(tx).Where("name = ?", tmpl.Name)
-	if tmpl.ProjectID != nil {
-		q = q.Where("project_id = ?", *tmpl.ProjectID)
-	} else {
-		q = q.Where("registry_id = ?", *tmpl.RegistryID)
+	// Created now or by a concurrent transaction that won the insert.
+	if found, err = find(); err != nil {
+		return nil, err
 	}
-	if err := q.First(&locked).Error; err != nil {
-		return nil, fmt.Errorf("lock collection %s: %w", tmpl.Name, err)
+	if len(found) == 0 {
+		return nil, fmt.Errorf("lock collection %s: %w", tmpl.Name, ErrNotFound)
 	}
-	return &locked, nil
+	return &found[0], nil
+}
+
+func first(cs []Collection) *Collection {
+	if len(cs) == 0 {
+		return nil
+	}
+	return &cs[0]
 }
 
 // lockCollection takes the row lock every change to a collection's versions
@@ -494,7 +516,7 @@ func nextVersion(tx *gorm.DB, v *ArtifactVersion) error {
 		return fmt.Errorf("number version: %w", err)
 	}
 	v.VersionIndex = next
-	v.CreatedAt = time.Now().UTC()
+	v.CreatedAt = time.Now().UTC().Truncate(time.Microsecond) // as stored
 	if err := tx.Create(v).Error; err != nil {
 		return fmt.Errorf("create version: %w", err)
 	}

@@ -41,6 +41,25 @@ func TeamByName(ctx context.Context, db *gorm.DB, name string) (*Team, error) {
 	return &t, nil
 }
 
+// TeamByNameWithRole loads a team by name and the user's role in it
+// (RoleNone for a non-member) in one query: every team route runs it.
+func TeamByNameWithRole(ctx context.Context, db *gorm.DB, name string, userID int64) (*Team, Role, error) {
+	var rows []struct {
+		Team
+		Role string `gorm:"column:member_role"`
+	}
+	err := db.WithContext(ctx).Table("teams AS t").
+		Select("t.*, COALESCE((SELECT m.role FROM team_members m WHERE m.team_id = t.id AND m.user_id = ?), '') AS member_role", userID).
+		Where("t.name = ?", name).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, RoleNone, fmt.Errorf("team %s: %w", name, err)
+	}
+	if len(rows) == 0 {
+		return nil, RoleNone, fmt.Errorf("team %s: %w", name, ErrNotFound)
+	}
+	return &rows[0].Team, Role(rows[0].Role), nil
+}
+
 // TeamByID loads a team by id.
 func TeamByID(ctx context.Context, db *gorm.DB, id int64) (*Team, error) {
 	var t Team

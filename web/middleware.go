@@ -107,11 +107,7 @@ func (s *Server) teamAccess(need models.Role) echo.MiddlewareFunc {
 func (s *Server) checkTeam(c echo.Context, need models.Role) (*models.Team, models.Role, error) {
 	u := handlers.CurrentUser(c)
 	ctx := c.Request().Context()
-	t, err := models.TeamByName(ctx, s.db, c.Param("team"))
-	if err != nil {
-		return nil, "", err
-	}
-	role, err := models.TeamRole(ctx, s.db, t.ID, u.ID)
+	t, role, err := models.TeamByNameWithRole(ctx, s.db, c.Param("team"), u.ID)
 	if err != nil {
 		return nil, "", err
 	}
