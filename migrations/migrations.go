@@ -37,9 +37,43 @@ func Files(dialect string) (fs.FS, error) {
 // On Postgres a session advisory lock keeps several processes starting at
 // once from applying the same migration twice.
 func Up(ctx context.Context, db *sql.DB, dialect string) (int, error) {
-	fsys, err := Files(dialect)
+	provider, err := newProvider(db, dialect)
 	if err != nil {
 		return 0, err
+	}
+	results, err := provider.Up(ctx)
+	if err != nil {
+		return len(results), fmt.Errorf("migrations: apply: %w", err)
+	}
+	return len(results), nil
+}
+
+// To migrates up or down to exactly version (tests use it to check a
+// migration against data written under the schema before it).
+func To(ctx context.Context, db *sql.DB, dialect string, version int64) error {
+	provider, err := newProvider(db, dialect)
+	if err != nil {
+		return err
+	}
+	current, err := provider.GetDBVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("migrations: read version: %w", err)
+	}
+	if version < current {
+		_, err = provider.DownTo(ctx, version)
+	} else {
+		_, err = provider.UpTo(ctx, version)
+	}
+	if err != nil {
+		return fmt.Errorf("migrations: to version %d: %w", version, err)
+	}
+	return nil
+}
+
+func newProvider(db *sql.DB, dialect string) (*goose.Provider, error) {
+	fsys, err := Files(dialect)
+	if err != nil {
+		return nil, err
 	}
 	gooseDialect := goose.DialectSQLite3
 	var opts []goose.ProviderOption
@@ -47,17 +81,13 @@ func Up(ctx context.Context, db *sql.DB, dialect string) (int, error) {
 		gooseDialect = goose.DialectPostgres
 		locker, err := lock.NewPostgresSessionLocker()
 		if err != nil {
-			return 0, fmt.Errorf("migrations: create session locker: %w", err)
+			return nil, fmt.Errorf("migrations: create session locker: %w", err)
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
 	provider, err := goose.NewProvider(gooseDialect, db, fsys, opts...)
 	if err != nil {
-		return 0, fmt.Errorf("migrations: create provider: %w", err)
+		return nil, fmt.Errorf("migrations: create provider: %w", err)
 	}
-	results, err := provider.Up(ctx)
-	if err != nil {
-		return len(results), fmt.Errorf("migrations: apply: %w", err)
-	}
-	return len(results), nil
+	return provider, nil
 }
