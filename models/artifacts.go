@@ -510,16 +510,27 @@ func lockCollection(tx *gorm.DB, id int64) (*Collection, error) {
 // holds the collection's lock, so MAX+1 cannot be taken twice; the unique
 // (collection_id, version_index) key backs this up.
 func nextVersion(tx *gorm.DB, v *ArtifactVersion) error {
-	var next int
-	if err := tx.Model(&ArtifactVersion{}).Where("collection_id = ?", v.CollectionID).
-		Select("COALESCE(MAX(version_index), -1) + 1").Scan(&next).Error; err != nil {
-		return fmt.Errorf("number version: %w", err)
-	}
-	v.VersionIndex = next
 	v.CreatedAt = time.Now().UTC().Truncate(time.Microsecond) // as stored
-	if err := tx.Create(v).Error; err != nil {
+	// Numbered and inserted in one statement (one round trip per logged version).
+	id, text, at := "?", "?", "?"
+	if Dialect(tx) == "postgres" {
+		id, text, at = "CAST(? AS BIGINT)", "CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)"
+	}
+	var rows []struct {
+		ID           int64 `gorm:"column:id"`
+		VersionIndex int   `gorm:"column:version_index"`
+	}
+	err := tx.Raw(`INSERT INTO artifact_versions (collection_id, version_index, metadata, digest, author_id, source_version_id, created_at)
+SELECT `+id+`, COALESCE(MAX(version_index), -1) + 1, `+text+`, `+text+`, `+id+`, `+id+`, `+at+`
+FROM artifact_versions WHERE collection_id = ? RETURNING id, version_index`,
+		v.CollectionID, v.Metadata, v.Digest, v.AuthorID, v.SourceVersionID, v.CreatedAt, v.CollectionID).Scan(&rows).Error
+	if err != nil {
 		return fmt.Errorf("create version: %w", err)
 	}
+	if len(rows) != 1 {
+		return fmt.Errorf("create version: %d rows inserted", len(rows))
+	}
+	v.ID, v.VersionIndex = rows[0].ID, rows[0].VersionIndex
 	return nil
 }
 
