@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,25 +18,7 @@ import (
 func BenchmarkDeliveryBacklog(b *testing.B) {
 	rcv := newBenchReceiver(b)
 	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithoutWorker())
-	admin := app.User(b, "admin@example.com", true)
-	key := app.APIKey(b, admin)
-	must := func(want int, method, path string, body any) {
-		if status, out := app.API(b, key, method, path, body); status != want {
-			b.Fatalf("%s %s: %d %v", method, path, status, out)
-		}
-	}
-	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
-	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
-	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
-	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": rcv.URL, "signing_secret": "SIGNING"})
-	tpl := `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + strings.Repeat("x", benchPayloadPad) + `"}`
-	for i := range benchFanOut {
-		must(201, "POST", "/api/v1/automations", map[string]any{
-			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
-			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
-			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
-		})
-	}
+	_, must, tpl := benchSetup(b, app, rcv.URL)
 	logStart, logCPU := time.Now(), readCPU()
 	for seq := range benchEvents {
 		must(201, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": fmt.Sprintf("m%d", seq%benchClients), "type": "model", "metadata": map[string]any{"seq": seq}})

@@ -110,33 +110,14 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		c.WorkerConcurrency = benchConcurrency
 		c.RetrySchedule = "100ms,100ms,100ms"
 	}))
-	admin := app.User(b, "admin@example.com", true)
-	key := app.APIKey(b, admin)
-	must := func(want int, method, path string, body any) {
-		if status, out := app.API(b, key, method, path, body); status != want {
-			b.Fatalf("%s %s: %d %v", method, path, status, out)
-		}
-	}
-	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
-	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
-	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "solo"})
-	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
-	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": rcv.URL, "signing_secret": "SIGNING"})
-	pad := strings.Repeat("x", benchPayloadPad)
-	tpl := `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + pad + `"}`
+	key, must, tpl := benchSetup(b, app, rcv.URL)
 	// A project with a single automation measures one delivery alone.
+	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "solo"})
 	must(201, "POST", "/api/v1/automations", map[string]any{
 		"name": "solo", "scope": map[string]any{"type": "project", "project": "ml/solo"},
 		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
 		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
 	})
-	for i := range benchFanOut {
-		must(201, "POST", "/api/v1/automations", map[string]any{
-			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
-			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
-			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
-		})
-	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	// Events spread over benchClients collections, as many teams logging
 	// at once would: versions of one collection are numbered one at a time.
@@ -288,6 +269,33 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		percentile(loadLat, 0.99).Round(10*time.Microsecond), len(loadLat))
 	fmt.Printf("accounting: %d events (%d with one automation, the rest with %d) = %d deliveries = %d delivered + 0 queued\n",
 		events, benchIdleEvents, benchFanOut, expected, rcv.delivered())
+}
+
+// benchSetup makes an admin with an API key, team ml with project p,
+// webhook sink to the receiver (signed), and benchFanOut automations on
+// ml/p's new versions sending tpl, which it returns with the key and a
+// helper for API calls that must answer want.
+func benchSetup(b *testing.B, app *webtest.App, receiverURL string) (key string, must func(want int, method, path string, body any), tpl string) {
+	admin := app.User(b, "admin@example.com", true)
+	key = app.APIKey(b, admin)
+	must = func(want int, method, path string, body any) {
+		if status, out := app.API(b, key, method, path, body); status != want {
+			b.Fatalf("%s %s: %d %v", method, path, status, out)
+		}
+	}
+	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
+	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
+	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
+	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": receiverURL, "signing_secret": "SIGNING"})
+	tpl = `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + strings.Repeat("x", benchPayloadPad) + `"}`
+	for i := range benchFanOut {
+		must(201, "POST", "/api/v1/automations", map[string]any{
+			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
+			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
+		})
+	}
+	return key, must, tpl
 }
 
 // bareIDPrefix marks the bare loop's requests, which the receiver parses
