@@ -186,6 +186,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	idleLat, afterCommit := rcv.latencies(idle), rcv.latencies(committed)
 
 	// 2. Throughput: closed loop, as fast as the clients go.
+	stopProfile := profileIf(b, "BENCH_CPUPROFILE") // just this phase
 	start, cpuBefore := time.Now(), readCPU()
 	base := seq
 	var next atomic.Int64
@@ -210,6 +211,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	logged := time.Since(start)
 	end := waitAll(expected, 60*time.Second)
 	cpu := readCPU().sub(cpuBefore)
+	stopProfile()
 	elapsed := end.Sub(start)
 	e2eRate := float64(benchEvents*benchFanOut) / elapsed.Seconds()
 
