@@ -54,10 +54,17 @@ func Open(ctx context.Context, databaseURL, dataDir string) (*gorm.DB, error) {
 // transaction begins, so concurrent writers queue on busy_timeout instead of
 // failing with SQLITE_BUSY when a read transaction tries to upgrade.
 func OpenSQLite(ctx context.Context, path string) (*gorm.DB, error) {
+	const busyTimeout = 15 * time.Second
 	dsn := "file:" + path + "?_txlock=immediate" +
-		"&_pragma=busy_timeout(15000)&_pragma=journal_mode(WAL)" +
+		fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)", busyTimeout.Milliseconds()) +
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
-	db, err := gorm.Open(sqlite.Open(dsn), &gorm.Config{
+	// Writers take turns in Go (see writeQueue); busy_timeout still covers
+	// another process writing the same file.
+	conn, err := openQueuedSQLite(dsn, busyTimeout)
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	db, err := gorm.Open(&sqlite.Dialector{DSN: dsn, Conn: conn}, &gorm.Config{
 		Logger:         logger.Default.LogMode(logger.Silent),
 		TranslateError: true,
 		NowFunc:        func() time.Time { return time.Now().UTC() },

@@ -1,0 +1,307 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/glebarez/sqlite"
+)
+
+// SQLite lets one connection write at a time. A connection that finds the
+// lock taken waits in SQLite's busy handler, which sleeps 1, 2, 5 … up to
+// 100 ms between tries, so under steady writes some commits waited far
+// longer than the write ahead of them took. writeQueue makes the
+// connections of one database take turns in Go instead: a writer waits
+// exactly until the previous one finishes. A transaction holds its turn
+// from BEGIN (IMMEDIATE, see OpenSQLite) to COMMIT or ROLLBACK; a statement
+// outside a transaction that may write holds it until its rows are closed.
+type writeQueue struct {
+	turn    chan struct{} // holds a token while a connection writes
+	timeout time.Duration // like busy_timeout: give up waiting after this
+}
+
+func newWriteQueue(timeout time.Duration) *writeQueue {
+	return &writeQueue{turn: make(chan struct{}, 1), timeout: timeout}
+}
+
+var errWriteQueueTimeout = errors.New("database is locked")
+
+func (q *writeQueue) acquire(ctx context.Context) error {
+	select {
+	case q.turn <- struct{}{}:
+		return nil
+	default:
+	}
+	timer := time.NewTimer(q.timeout)
+	defer timer.Stop()
+	select {
+	case q.turn <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-timer.C:
+		return fmt.Errorf("%w: another write held it for %v", errWriteQueueTimeout, q.timeout)
+	}
+}
+
+func (q *writeQueue) release() { <-q.turn }
+
+// mayWrite reports whether a statement outside a transaction may write:
+// anything but a plain read.
+func mayWrite(query string) bool {
+	q := strings.TrimLeft(query, " \t\r\n(")
+	if len(q) < 6 {
+		return true
+	}
+	switch strings.ToUpper(q[:6]) {
+	case "SELECT", "EXPLAI":
+		return false
+	}
+	return true
+}
+
+// queuedConnector opens driver connections that take turns writing.
+type queuedConnector struct {
+	dsn    string
+	driver driver.Driver
+	queue  *writeQueue
+}
+
+func (c *queuedConnector) Connect(context.Context) (driver.Conn, error) {
+	conn, err := c.driver.Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &queuedConn{inner: conn, queue: c.queue}, nil
+}
+
+func (c *queuedConnector) Driver() driver.Driver { return c.driver }
+
+// sqliteConn is what the SQLite driver's connections implement.
+type sqliteConn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+	driver.Pinger
+}
+
+type queuedConn struct {
+	inner driver.Conn
+	queue *writeQueue
+	inTx  bool // this connection holds the turn for its transaction
+}
+
+func (c *queuedConn) sqlite() (sqliteConn, error) {
+	s, ok := c.inner.(sqliteConn)
+	if !ok {
+		return nil, fmt.Errorf("sqlite driver connection %T lacks context methods", c.inner)
+	}
+	return s, nil
+}
+
+func (c *queuedConn) Prepare(query string) (driver.Stmt, error) {
+	return c.PrepareContext(context.Background(), query)
+}
+
+func (c *queuedConn) PrepareContext(ctx context.Context, query string) (driver.Stmt, error) {
+	s, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	st, err := s.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return &queuedStmt{Stmt: st, conn: c, write: mayWrite(query)}, nil
+}
+
+func (c *queuedConn) Close() error { return c.inner.Close() }
+
+func (c *queuedConn) Begin() (driver.Tx, error) {
+	return c.BeginTx(context.Background(), driver.TxOptions{})
+}
+
+func (c *queuedConn) BeginTx(ctx context.Context, opts driver.TxOptions) (driver.Tx, error) {
+	s, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	if err := c.queue.acquire(ctx); err != nil {
+		return nil, err
+	}
+	tx, err := s.BeginTx(ctx, opts)
+	if err != nil {
+		c.queue.release()
+		return nil, err
+	}
+	c.inTx = true
+	return &queuedTx{inner: tx, conn: c}, nil
+}
+
+func (c *queuedConn) Ping(ctx context.Context) error {
+	s, err := c.sqlite()
+	if err != nil {
+		return err
+	}
+	return s.Ping(ctx)
+}
+
+// turn takes the write turn for a statement outside a transaction that
+// may write; done gives it back. done is nil when no turn was needed.
+func (c *queuedConn) turn(ctx context.Context, write bool) (done func(), err error) {
+	if c.inTx || !write {
+		return nil, nil
+	}
+	if err := c.queue.acquire(ctx); err != nil {
+		return nil, err
+	}
+	return c.queue.release, nil
+}
+
+// withTurn returns rows that give the turn back when closed, or rows
+// itself when no turn was taken.
+func withTurn(rows driver.Rows, done func()) driver.Rows {
+	if done == nil {
+		return rows
+	}
+	return &queuedRows{Rows: rows, done: done}
+}
+
+func (c *queuedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
+	s, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	done, err := c.turn(ctx, mayWrite(query))
+	if err != nil {
+		return nil, err
+	}
+	if done != nil {
+		defer done()
+	}
+	return s.ExecContext(ctx, query, args)
+}
+
+func (c *queuedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
+	s, err := c.sqlite()
+	if err != nil {
+		return nil, err
+	}
+	done, err := c.turn(ctx, mayWrite(query))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.QueryContext(ctx, query, args)
+	if err != nil {
+		if done != nil {
+			done()
+		}
+		return nil, err
+	}
+	// INSERT … RETURNING writes as its rows are read: keep the turn until closed.
+	return withTurn(rows, done), nil
+}
+
+type queuedTx struct {
+	inner driver.Tx
+	conn  *queuedConn
+}
+
+func (t *queuedTx) Commit() error   { return t.end(t.inner.Commit) }
+func (t *queuedTx) Rollback() error { return t.end(t.inner.Rollback) }
+
+func (t *queuedTx) end(f func() error) error {
+	err := f()
+	t.conn.inTx = false
+	t.conn.queue.release()
+	return err
+}
+
+type queuedStmt struct {
+	driver.Stmt
+	conn  *queuedConn
+	write bool
+}
+
+func (s *queuedStmt) Exec(args []driver.Value) (driver.Result, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return s.ExecContext(context.Background(), named)
+}
+
+func (s *queuedStmt) Query(args []driver.Value) (driver.Rows, error) {
+	named := make([]driver.NamedValue, len(args))
+	for i, v := range args {
+		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	return s.QueryContext(context.Background(), named)
+}
+
+func (s *queuedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	st, ok := s.Stmt.(driver.StmtExecContext)
+	if !ok {
+		return nil, fmt.Errorf("sqlite driver statement %T lacks ExecContext", s.Stmt)
+	}
+	done, err := s.conn.turn(ctx, s.write)
+	if err != nil {
+		return nil, err
+	}
+	if done != nil {
+		defer done()
+	}
+	return st.ExecContext(ctx, args)
+}
+
+func (s *queuedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	st, ok := s.Stmt.(driver.StmtQueryContext)
+	if !ok {
+		return nil, fmt.Errorf("sqlite driver statement %T lacks QueryContext", s.Stmt)
+	}
+	done, err := s.conn.turn(ctx, s.write)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := st.QueryContext(ctx, args)
+	if err != nil {
+		if done != nil {
+			done()
+		}
+		return nil, err
+	}
+	return withTurn(rows, done), nil
+}
+
+type queuedRows struct {
+	driver.Rows
+	done func()
+}
+
+func (r *queuedRows) Close() error {
+	err := r.Rows.Close()
+	if r.done != nil {
+		r.done()
+		r.done = nil
+	}
+	return err
+}
+
+// openQueuedSQLite opens dsn with the SQLite driver behind connections
+// that take turns writing.
+func openQueuedSQLite(dsn string, busyTimeout time.Duration) (*sql.DB, error) {
+	probe, err := sql.Open(sqlite.DriverName, dsn)
+	if err != nil {
+		return nil, err
+	}
+	drv := probe.Driver()
+	_ = probe.Close()
+	return sql.OpenDB(&queuedConnector{dsn: dsn, driver: drv, queue: newWriteQueue(busyTimeout)}), nil
+}
