@@ -162,24 +162,21 @@ func fillRevisions(ctx context.Context, db *gorm.DB, ds []Delivery) error {
 
 func claimDueSQLite(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
 	now := time.Now().UTC()
-	// Due work and expired leases are found by separate subqueries so each
-	// reads its own partial index (deliveries_due, deliveries_leased); an
-	// OR of the two would scan every delivery ever made.
 	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id IN (SELECT id FROM (
-  SELECT id FROM (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') AND next_attempt_at <= ?
-    ORDER BY next_attempt_at LIMIT ?) due
-  UNION ALL
-  SELECT id FROM (SELECT id FROM deliveries WHERE state = 'running' AND lease_until < ?
-    ORDER BY lease_until LIMIT ?) expired
-) claimable LIMIT ?)
+WHERE id IN (SELECT id FROM deliveries WHERE ` + claimable + ` ORDER BY next_attempt_at LIMIT ?)
 RETURNING *`
 	var out []Delivery
-	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, limit, now, limit, limit).Scan(&out).Error; err != nil {
+	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, now, limit).Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
 	}
 	return out, nil
 }
+
+// claimable selects, through the deliveries_pending index, the deliveries
+// a worker may take at time ?, ?: not finished, due, and not leased or
+// leased by a worker whose lease expired (it died mid-attempt). Leases are
+// a filter, not part of the index, so a claim changes no indexed column.
+const claimable = `completed_at IS NULL AND next_attempt_at <= ? AND (leased_by = '' OR lease_until < ?)`
 
 // ReleaseClaims gives back deliveries a worker claimed but never started
 // (it is shutting down): they are due again at once, their attempt uncounted.
@@ -285,9 +282,10 @@ func NextDueAt(ctx context.Context, db *gorm.DB) (time.Time, bool, error) {
 		Due   *time.Time `gorm:"column:due"`
 		Lease *time.Time `gorm:"column:lease"`
 	}
+	// Both read the pending deliveries only (deliveries_pending).
 	err := db.WithContext(ctx).Raw(`SELECT
-  (SELECT MIN(next_attempt_at) FROM deliveries WHERE state IN ('queued', 'retrying')) AS due,
-  (SELECT MIN(lease_until) FROM deliveries WHERE state = 'running') AS lease`).Scan(&row).Error
+  (SELECT MIN(next_attempt_at) FROM deliveries WHERE completed_at IS NULL AND leased_by = '') AS due,
+  (SELECT MIN(lease_until) FROM deliveries WHERE completed_at IS NULL AND leased_by <> '') AS lease`).Scan(&row).Error
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)
 	}

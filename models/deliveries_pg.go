@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,6 +26,12 @@ func scanDelivery(rows *sql.Rows, d *Delivery) error {
 		&d.RevisionID, &d.State, &d.Attempts, &d.NextAttemptAt, &d.LeaseUntil, &d.LeasedBy, &d.CreatedAt)
 }
 
+// postgresPlaceholders numbers every ? of a condition $n: they all take
+// the same parameter.
+func postgresPlaceholders(cond string, n int) string {
+	return strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(n))
+}
+
 func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -31,13 +39,8 @@ func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit i
 	}
 	now := time.Now().UTC()
 	rows, err := sqlDB.QueryContext(ctx, `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, updated_at = $3
-WHERE id IN (SELECT id FROM (
-  SELECT id FROM (SELECT id FROM deliveries WHERE state IN ('queued', 'retrying') AND next_attempt_at <= $3
-    ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) due
-  UNION ALL
-  SELECT id FROM (SELECT id FROM deliveries WHERE state = 'running' AND lease_until < $3
-    ORDER BY lease_until LIMIT $4 FOR UPDATE SKIP LOCKED) expired
-) claimable LIMIT $4)
+WHERE id IN (SELECT id FROM deliveries WHERE `+postgresPlaceholders(claimable, 3)+`
+  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
 RETURNING `+deliveryColumns, now.Add(lease), workerID, now, limit)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
