@@ -95,10 +95,9 @@ type MatchTarget struct {
 	Alias        string // the alias added, for ADD_ARTIFACT_ALIAS
 }
 
-// MatchAutomations returns the enabled automations that fire for ev. The
-// query reads only the candidates of the event's scope (partial indexes
-// automations_project_match / automations_registry_match), so its cost does
-// not grow with the automations of other projects and registries.
+// MatchAutomations returns the enabled automations that fire for ev, by
+// the same condition EnqueueDeliveries queues with (which does it inside
+// its INSERT instead of reading them out).
 func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Automation, error) {
 	where, args, err := candidates(ev)
 	if err != nil {
@@ -122,7 +121,9 @@ func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Autom
 
 // candidates is the condition on automations that selects the enabled
 // ones of ev's scope and type; for ADD_ARTIFACT_ALIAS their alias regex is
-// still to be checked.
+// still to be checked. It reads only the candidates of the event's scope
+// (partial indexes automations_project_match / automations_registry_match),
+// so matching does not grow with other projects' and registries' automations.
 func candidates(ev MatchTarget) (string, []any, error) {
 	switch {
 	case ev.ProjectID != nil:
