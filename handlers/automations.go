@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -308,15 +309,20 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	if err != nil {
 		return err
 	}
+	var writable []models.Team
 	for _, t := range teams {
 		if models.CanWrite(u, t.Role) {
+			writable = append(writable, t.Team)
 			p.Teams = append(p.Teams, views.Option{Value: t.Name, Label: t.Name})
 		}
 	}
 	if form.Values["team"] == "" && len(p.Teams) > 0 {
 		form.Values["team"] = p.Teams[0].Value
 	}
-	if team, err := models.TeamByName(ctx, h.db, form.Value("team")); err == nil {
+	// Only a team the user may write to lists its integrations: the form's
+	// team name is whatever the browser sent.
+	if i := slices.IndexFunc(writable, func(t models.Team) bool { return t.Name == form.Value("team") }); i >= 0 {
+		team := &writable[i]
 		hooks, err := models.WebhooksOf(ctx, h.db, team.ID)
 		if err != nil {
 			return err

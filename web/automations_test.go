@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -443,6 +444,34 @@ func TestAutomationRoles(t *testing.T) {
 	list := f.must(t, http.StatusOK, "GET", "/api/v1/automations", nil)
 	if n := len(list["automations"].([]any)); n != 1 {
 		t.Errorf("forbidden requests created automations: %d", n)
+	}
+}
+
+// The wizard lists the webhooks (with their URLs) of the team its form
+// names: a user who may not write to that team must not see them, even by
+// sending the team's name directly.
+func TestWizardListsOnlyWritableTeamsIntegrations(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	app := f.app
+	app.User(t, "viewer@example.com", false)
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/ml/members", map[string]any{"email": "viewer@example.com", "role": "viewer"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams", map[string]any{"name": "other"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/other/projects", map[string]any{"name": "p"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/other/members", map[string]any{"email": "viewer@example.com", "role": "admin"})
+	s := app.SignInHTTP(t, "viewer@example.com")
+	path := "/projects/other/p/automations/new"
+	form := url.Values{"refresh": {"1"}, "step": {"2"}, "event": {"CREATE_ARTIFACT"}, "team": {"ml"}}
+	status, body := s.PostFormHTMX(t, path, form)
+	if status != http.StatusOK {
+		t.Fatalf("wizard refresh: %d", status)
+	}
+	if strings.Contains(body, f.receiver.URL) {
+		t.Errorf("the wizard showed team ml's webhook URL to a viewer of ml")
+	}
+	// The team admin of ml sees it, so the check above can fail.
+	admin := app.SignInHTTP(t, "admin@example.com")
+	if _, body := admin.PostFormHTMX(t, "/projects/ml/mnist/automations/new", form); !strings.Contains(body, f.receiver.URL) {
+		t.Errorf("the wizard did not list team ml's webhook to its admin")
 	}
 }
 
