@@ -70,7 +70,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	}
 	vars.AutomationName = d.AutomationName // vars is a copy; its metadata map is only read
 	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL, RequestHeaders: requestHeaders(wh)}
-	tpl, err := a.compiled(d)
+	tpl, err := a.templates.get(d.RevisionID, func() (*payload.Compiled, error) { return payload.Compile(d.PayloadTemplate) })
 	if err != nil {
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
 		return out
@@ -112,14 +112,6 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		out.RetryAfter = parseRetryAfter(resp.Headers.Get("Retry-After"), time.Now())
 	}
 	return out
-}
-
-// compiled is the delivery's template, parsed once per revision.
-func (a *WebhookAction) compiled(d *models.Delivery) (*payload.Compiled, error) {
-	if d.RevisionID == 0 { // not from the queue: nothing to key it by
-		return payload.Compile(d.PayloadTemplate)
-	}
-	return a.templates.get(d.RevisionID, func() (*payload.Compiled, error) { return payload.Compile(d.PayloadTemplate) })
 }
 
 // requestHeaders is what history shows of the request: never a secret.

@@ -56,16 +56,6 @@ func (ArtifactVersion) TableName() string { return "artifact_versions" }
 // Version is the version's name, "v0", "v1", ….
 func (v *ArtifactVersion) Version() string { return "v" + strconv.Itoa(v.VersionIndex) }
 
-// HasAlias reports whether v holds alias (including the automatic "latest").
-func (v *ArtifactVersion) HasAlias(alias string) bool {
-	for _, a := range v.Aliases {
-		if a == alias {
-			return true
-		}
-	}
-	return false
-}
-
 // artifactAlias is one stored alias. "latest" and "vN" are never stored:
 // they are resolved from the version numbers, so they cannot go stale.
 type artifactAlias struct {

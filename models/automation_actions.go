@@ -36,8 +36,7 @@ type LaunchActionConfig struct {
 func validateActionConfig(actionType, raw string) error {
 	switch actionType {
 	case ActionSlack:
-		var c SlackActionConfig
-		if err := json.Unmarshal([]byte(raw), &c); err != nil || c.IntegrationID == 0 {
+		if _, err := ParseSlackActionConfig(raw); err != nil {
 			return Invalid("action.channel", "choose a Slack channel the team has connected")
 		}
 	case ActionLaunch:

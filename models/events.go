@@ -55,11 +55,6 @@ type EventVars struct {
 	Alias                  string          `json:"alias,omitempty"`
 }
 
-// EventSink runs inside the transaction of every event, after the event row
-// is written; an error rolls back the mutation and its event. Automations
-// use it to match and queue deliveries in the same transaction.
-type EventSink func(tx *gorm.DB, ev *Event) error
-
 // RecordEvent writes ev (its Vars as the payload snapshot) in tx, which must
 // be the transaction of the mutation the event describes.
 func RecordEvent(tx *gorm.DB, ev *Event) error {

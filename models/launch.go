@@ -78,12 +78,6 @@ type RunQueueItem struct {
 // TableName maps RunQueueItem to its table.
 func (RunQueueItem) TableName() string { return "run_queue_items" }
 
-// Held reports whether an agent holds the item now (claimed or running,
-// lease not expired).
-func (i *RunQueueItem) Held(now time.Time) bool {
-	return (i.State == RunClaimed || i.State == RunRunning) && i.LeaseUntil != nil && i.LeaseUntil.After(now)
-}
-
 // LeaseExpired reports whether the item's agent stopped renewing its lease:
 // the next claim on the queue takes it.
 func (i *RunQueueItem) LeaseExpired(now time.Time) bool {

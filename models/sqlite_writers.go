@@ -153,25 +153,34 @@ func (c *queuedConn) Ping(ctx context.Context) error {
 	return s.Ping(ctx)
 }
 
-// turn takes the write turn for a statement outside a transaction that
-// may write; done gives it back. done is nil when no turn was needed.
-func (c *queuedConn) turn(ctx context.Context, write bool) (done func(), err error) {
+// execInTurn runs exec, first taking the write turn when the statement is
+// outside a transaction and may write.
+func (c *queuedConn) execInTurn(ctx context.Context, write bool, exec func() (driver.Result, error)) (driver.Result, error) {
 	if c.inTx || !write {
-		return nil, nil
+		return exec()
 	}
 	if err := c.queue.acquire(ctx); err != nil {
 		return nil, err
 	}
-	return c.queue.release, nil
+	defer c.queue.release()
+	return exec()
 }
 
-// withTurn returns rows that give the turn back when closed, or rows
-// itself when no turn was taken.
-func withTurn(rows driver.Rows, done func()) driver.Rows {
-	if done == nil {
-		return rows
+// queryInTurn is execInTurn for a query: INSERT … RETURNING writes as its
+// rows are read, so the turn is given back when the rows are closed.
+func (c *queuedConn) queryInTurn(ctx context.Context, write bool, query func() (driver.Rows, error)) (driver.Rows, error) {
+	if c.inTx || !write {
+		return query()
 	}
-	return &queuedRows{Rows: rows, done: done}
+	if err := c.queue.acquire(ctx); err != nil {
+		return nil, err
+	}
+	rows, err := query()
+	if err != nil {
+		c.queue.release()
+		return nil, err
+	}
+	return &queuedRows{Rows: rows, done: c.queue.release}, nil
 }
 
 func (c *queuedConn) ExecContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Result, error) {
@@ -179,14 +188,7 @@ func (c *queuedConn) ExecContext(ctx context.Context, query string, args []drive
 	if err != nil {
 		return nil, err
 	}
-	done, err := c.turn(ctx, mayWrite(query))
-	if err != nil {
-		return nil, err
-	}
-	if done != nil {
-		defer done()
-	}
-	return s.ExecContext(ctx, query, args)
+	return c.execInTurn(ctx, mayWrite(query), func() (driver.Result, error) { return s.ExecContext(ctx, query, args) })
 }
 
 func (c *queuedConn) QueryContext(ctx context.Context, query string, args []driver.NamedValue) (driver.Rows, error) {
@@ -194,19 +196,7 @@ func (c *queuedConn) QueryContext(ctx context.Context, query string, args []driv
 	if err != nil {
 		return nil, err
 	}
-	done, err := c.turn(ctx, mayWrite(query))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.QueryContext(ctx, query, args)
-	if err != nil {
-		if done != nil {
-			done()
-		}
-		return nil, err
-	}
-	// INSERT … RETURNING writes as its rows are read: keep the turn until closed.
-	return withTurn(rows, done), nil
+	return c.queryInTurn(ctx, mayWrite(query), func() (driver.Rows, error) { return s.QueryContext(ctx, query, args) })
 }
 
 type queuedTx struct {
@@ -231,19 +221,19 @@ type queuedStmt struct {
 }
 
 func (s *queuedStmt) Exec(args []driver.Value) (driver.Result, error) {
-	named := make([]driver.NamedValue, len(args))
-	for i, v := range args {
-		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
-	}
-	return s.ExecContext(context.Background(), named)
+	return s.ExecContext(context.Background(), namedValues(args))
 }
 
 func (s *queuedStmt) Query(args []driver.Value) (driver.Rows, error) {
+	return s.QueryContext(context.Background(), namedValues(args))
+}
+
+func namedValues(args []driver.Value) []driver.NamedValue {
 	named := make([]driver.NamedValue, len(args))
 	for i, v := range args {
 		named[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
 	}
-	return s.QueryContext(context.Background(), named)
+	return named
 }
 
 func (s *queuedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
@@ -251,14 +241,7 @@ func (s *queuedStmt) ExecContext(ctx context.Context, args []driver.NamedValue) 
 	if !ok {
 		return nil, fmt.Errorf("sqlite driver statement %T lacks ExecContext", s.Stmt)
 	}
-	done, err := s.conn.turn(ctx, s.write)
-	if err != nil {
-		return nil, err
-	}
-	if done != nil {
-		defer done()
-	}
-	return st.ExecContext(ctx, args)
+	return s.conn.execInTurn(ctx, s.write, func() (driver.Result, error) { return st.ExecContext(ctx, args) })
 }
 
 func (s *queuedStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
@@ -266,18 +249,7 @@ func (s *queuedStmt) QueryContext(ctx context.Context, args []driver.NamedValue)
 	if !ok {
 		return nil, fmt.Errorf("sqlite driver statement %T lacks QueryContext", s.Stmt)
 	}
-	done, err := s.conn.turn(ctx, s.write)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := st.QueryContext(ctx, args)
-	if err != nil {
-		if done != nil {
-			done()
-		}
-		return nil, err
-	}
-	return withTurn(rows, done), nil
+	return s.conn.queryInTurn(ctx, s.write, func() (driver.Rows, error) { return st.QueryContext(ctx, args) })
 }
 
 type queuedRows struct {
