@@ -60,14 +60,10 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 	if in.Action.Team == "" {
 		return spec, models.Invalid("action.team", "choose the team that owns the integration")
 	}
-	team, err := models.TeamByName(ctx, h.db, in.Action.Team)
+	team, role, err := models.TeamByNameWithRole(ctx, h.db, in.Action.Team, u.ID)
 	if errors.Is(err, models.ErrNotFound) {
 		return spec, models.Invalid("action.team", "there is no team named %q", in.Action.Team)
 	}
-	if err != nil {
-		return spec, err
-	}
-	role, err := models.TeamRole(ctx, h.db, team.ID, u.ID)
 	if err != nil {
 		return spec, err
 	}
@@ -237,7 +233,7 @@ func (h *Handler) projectByPath(ctx context.Context, u *models.User, path, field
 	if !ok || teamName == "" || name == "" {
 		return nil, models.RoleNone, models.Invalid(field, "name the project as team/project")
 	}
-	team, err := models.TeamByName(ctx, h.db, teamName)
+	team, role, err := models.TeamByNameWithRole(ctx, h.db, teamName, u.ID)
 	if err != nil {
 		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
 	}
@@ -245,8 +241,7 @@ func (h *Handler) projectByPath(ctx context.Context, u *models.User, path, field
 	if err != nil {
 		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
 	}
-	role, err := models.TeamRole(ctx, h.db, team.ID, u.ID)
-	return p, role, err
+	return p, role, nil
 }
 
 // slackChannelName names an integration's channel unambiguously, as the

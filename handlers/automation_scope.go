@@ -94,14 +94,11 @@ func (h *Handler) resolveScope(ctx context.Context, u *models.User, n scopeNames
 		if !ok || team == "" || project == "" {
 			return nil, models.Invalid("scope.project", "name the project as team/project")
 		}
-		if s.Team, err = models.TeamByName(ctx, h.db, team); err != nil {
+		if s.Team, s.Role, err = models.TeamByNameWithRole(ctx, h.db, team, u.ID); err != nil {
 			return nil, scopeNotFound("scope.project", err)
 		}
 		if s.Project, err = models.ProjectByName(ctx, h.db, s.Team.ID, project); err != nil {
 			return nil, scopeNotFound("scope.project", err)
-		}
-		if s.Role, err = models.TeamRole(ctx, h.db, s.Team.ID, u.ID); err != nil {
-			return nil, err
 		}
 		if n.Collection != "" {
 			if s.Collection, err = models.CollectionInProject(ctx, h.db, s.Project.ID, n.Collection); err != nil {

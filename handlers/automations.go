@@ -109,7 +109,7 @@ func (h *Handler) AutomationEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	w := wizard{scope: scope, existing: a, postURL: automationURL(a.ID) + "/edit", title: "Edit automation " + a.Name, submit: "Save automation"}
+	w := wizard{scope: scope, existing: a, postURL: views.AutomationURL(a.ID) + "/edit", title: "Edit automation " + a.Name, submit: "Save automation"}
 	if c.Request().Method == http.MethodGet {
 		in, err := h.automationInputOf(ctx, a, scope)
 		if err != nil {
@@ -186,7 +186,7 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		}
 		if err == nil {
 			h.flash(c, "success", "Automation "+saved.Name+" saved.")
-			return redirect(c, automationURL(saved.ID))
+			return redirect(c, views.AutomationURL(saved.ID))
 		}
 	}
 	if err == nil {
@@ -291,7 +291,7 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
 	}
 	if w.existing != nil {
-		p.CancelURL = automationURL(w.existing.ID)
+		p.CancelURL = views.AutomationURL(w.existing.ID)
 	}
 	for _, e := range models.EventTypesFor(w.scope.Type) {
 		p.Events = append(p.Events, views.Option{Value: e, Label: eventLabels[e] + " (" + e + ")"})
@@ -518,7 +518,7 @@ func (h *Handler) AutomationToggle(c echo.Context) error {
 		state = "disabled"
 	}
 	h.flash(c, "success", "Automation "+a.Name+" "+state+".")
-	return redirect(c, automationURL(a.ID))
+	return redirect(c, views.AutomationURL(a.ID))
 }
 
 // AutomationDelete is POST /automations/:id/delete.
@@ -541,9 +541,7 @@ func (h *Handler) DeliveryRedeliver(c echo.Context) error {
 		return err
 	}
 	if !isHTMX(c) {
-		return redirect(c, automationURL(a.ID))
+		return redirect(c, views.AutomationURL(a.ID))
 	}
 	return h.renderHistory(c, a, scope)
 }
-
-func automationURL(id int64) string { return "/automations/" + strconv.FormatInt(id, 10) }

@@ -38,9 +38,6 @@ type Deps struct {
 	Secrets *secretbox.Box
 	// Sender is the SSRF-safe webhook client: URL checks at save, test sends.
 	Sender *sender.Sender
-	// Wake, when set, is called after a request commits events, so the
-	// delivery runner picks up their deliveries without waiting for a poll.
-	Wake func()
 	// LaunchLease is how long a claim or heartbeat holds a run-queue item.
 	LaunchLease time.Duration
 	// Slack is the Slack app behind Connect Slack.
@@ -83,7 +80,6 @@ func New(d Deps) *Handler {
 		baseURL:  d.BaseURL,
 		secrets:  d.Secrets,
 		sender:   d.Sender,
-		wake:     d.Wake,
 		lease:    d.LaunchLease,
 		slackApp: d.Slack,
 		slack:    slackclient.New(d.Slack.APIURL, nil),

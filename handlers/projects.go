@@ -44,11 +44,7 @@ func (h *Handler) ProjectCreate(c echo.Context) error {
 	teamName := strings.TrimSpace(c.FormValue("team"))
 	name := strings.TrimSpace(c.FormValue("name"))
 	form := views.Form{Values: map[string]string{"team": teamName, "name": name}, Errors: map[string]string{}}
-	t, err := models.TeamByName(ctx, h.db, teamName)
-	var role models.Role
-	if err == nil {
-		role, err = models.TeamRole(ctx, h.db, t.ID, u.ID)
-	}
+	t, role, err := models.TeamByNameWithRole(ctx, h.db, teamName, u.ID)
 	if errors.Is(err, models.ErrNotFound) || (err == nil && !models.CanView(u, role)) {
 		form.Errors["team"] = "no team named " + teamName + " that you are a member of"
 		return h.renderProjects(c, http.StatusNotFound, form)

@@ -129,8 +129,6 @@ func stepClass(current, step int) string {
 	return "step"
 }
 
-func automationURL(id int64) string { return "/automations/" + strconv.FormatInt(id, 10) }
-
 func dashIfEmpty(s string) string {
 	if s == "" {
 		return "—"

@@ -28,8 +28,6 @@ func RegistryCollectionURL(registry, collection string) string {
 // VersionURL is a version's page under its collection's page; ref is vN or an alias.
 func VersionURL(collectionURL, ref string) string { return collectionURL + "/" + url.PathEscape(ref) }
 
-func versionRef(index int) string { return "v" + strconv.Itoa(index) }
-
 // prettyJSON indents a stored JSON document for display.
 func prettyJSON(raw string) string {
 	var buf bytes.Buffer
@@ -45,3 +43,6 @@ func shortDigest(d string) string {
 	}
 	return d
 }
+
+// AutomationURL is an automation's details page.
+func AutomationURL(id int64) string { return "/automations/" + strconv.FormatInt(id, 10) }
