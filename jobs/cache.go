@@ -42,20 +42,31 @@ func (c *cache[K, V]) get(k K, load func() (V, error)) (V, error) {
 			done := make(chan struct{})
 			c.loading[k] = done
 			c.mu.Unlock()
-			v, err := load()
-			c.mu.Lock()
-			delete(c.loading, k)
-			if err == nil {
-				if len(c.m) >= c.max {
-					clear(c.m)
-				}
-				c.m[k] = cacheEntry[V]{v: v, expires: now.Add(c.ttl)}
-			}
-			c.mu.Unlock()
-			close(done)
-			return v, err
+			return c.load(k, now, done, load)
 		}
 		c.mu.Unlock()
 		<-wait // then look again: cached, or load it ourselves if it failed
 	}
+}
+
+// load runs one load of k and lets its waiters go even if load panics
+// (the runner turns an action's panic into a failed attempt; the next
+// delivery with k must not wait forever).
+func (c *cache[K, V]) load(k K, now time.Time, done chan struct{}, load func() (V, error)) (v V, err error) {
+	returned := false // false while panicking
+	defer func() {
+		c.mu.Lock()
+		delete(c.loading, k)
+		if returned && err == nil {
+			if len(c.m) >= c.max {
+				clear(c.m)
+			}
+			c.m[k] = cacheEntry[V]{v: v, expires: now.Add(c.ttl)}
+		}
+		c.mu.Unlock()
+		close(done)
+	}()
+	v, err = load()
+	returned = true
+	return v, err
 }

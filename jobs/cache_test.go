@@ -41,3 +41,30 @@ func TestCacheLoadsOncePerKey(t *testing.T) {
 		t.Fatalf("after a failed load: %d, %v", v, err)
 	}
 }
+
+// A load that panics (the runner recovers an action's panic) lets the next
+// get of its key load again instead of waiting forever, and caches nothing.
+func TestCacheLoadThatPanicsReleasesTheKey(t *testing.T) {
+	c := newCache[int, int](time.Hour, 10)
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("the panic did not reach the caller")
+			}
+		}()
+		_, _ = c.get(1, func() (int, error) { panic("boom") })
+	}()
+	got := make(chan int, 1)
+	go func() {
+		v, _ := c.get(1, func() (int, error) { return 5, nil })
+		got <- v
+	}()
+	select {
+	case v := <-got:
+		if v != 5 {
+			t.Fatalf("after the panic: %d, want 5 from a new load", v)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the get after a panicking load is still waiting")
+	}
+}
