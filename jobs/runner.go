@@ -147,8 +147,9 @@ loop:
 				continue
 			}
 		}
-		if claimed > 0 || (space > 0 && space < cap(queue)/2 && len(queue) > 0) {
-			// Wait for room, or for news of more work.
+		if claimed > 0 || (space < cap(queue)/2 && len(queue) > 0) {
+			// Wait for room (a full queue included: nothing to ask the
+			// database until a worker takes a delivery), or for news of more work.
 			select {
 			case <-ctx.Done():
 				break loop
