@@ -114,15 +114,13 @@ func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, s
 	in.Action.Team = team.Name
 	switch a.ActionType {
 	case models.ActionSlack:
-		var c models.SlackActionConfig
-		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		c, _ := models.ParseSlackActionConfig(a.ActionConfig) // shown as stored, even if incomplete
 		in.Action.Channel = c.Channel
 		if si, err := models.SlackIntegrationByID(ctx, h.db, c.IntegrationID); err == nil {
 			in.Action.Channel = slackChannelName(si)
 		}
 	case models.ActionLaunch:
-		var c models.LaunchActionConfig
-		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		c, _ := models.ParseLaunchActionConfig(a.ActionConfig)
 		in.Action.Queue, in.Action.Job, in.Action.JobVersion = c.Queue, c.Job, c.JobVersion
 		in.Action.Overrides, in.Action.DestinationProject = c.Overrides, c.DestinationProject
 	}

@@ -429,12 +429,10 @@ func (h *Handler) actionNames(ctx context.Context, a *models.Automation) (name, 
 	}
 	switch a.ActionType {
 	case models.ActionSlack:
-		var c models.SlackActionConfig
-		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		c, _ := models.ParseSlackActionConfig(a.ActionConfig) // shown as stored, even if incomplete
 		return "#" + c.Channel, "", nil
 	case models.ActionLaunch:
-		var c models.LaunchActionConfig
-		_ = json.Unmarshal([]byte(a.ActionConfig), &c)
+		c, _ := models.ParseLaunchActionConfig(a.ActionConfig)
 		return c.Job + ":" + c.JobVersion, c.Queue, nil
 	}
 	return "", "", nil

@@ -2,10 +2,8 @@ package jobs
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"gorm.io/gorm"
 
@@ -20,15 +18,14 @@ type LaunchAction struct {
 // Perform creates the run-queue item (once per delivery, however often it
 // is attempted) and records it as the attempt's response.
 func (a *LaunchAction) Perform(ctx context.Context, d *models.Delivery) Outcome {
-	start := time.Now()
-	var cfg models.LaunchActionConfig
-	_ = json.Unmarshal([]byte(d.ActionConfig), &cfg)
-	out := Outcome{Attempt: models.DeliveryAttempt{
-		RequestURL:  fmt.Sprintf("launch queue %s", cfg.Queue),
-		RequestBody: d.ActionConfig,
-	}}
-	item, err := models.LaunchFromDelivery(ctx, a.DB, d)
-	out.Attempt.DurationMS = time.Since(start).Milliseconds()
+	out := Outcome{Attempt: models.DeliveryAttempt{RequestBody: d.ActionConfig}}
+	cfg, err := models.ParseLaunchActionConfig(d.ActionConfig)
+	if err != nil {
+		out.Err, out.Permanent = err, true
+		return out
+	}
+	out.Attempt.RequestURL = fmt.Sprintf("launch queue %s", cfg.Queue)
+	item, err := models.LaunchFromDelivery(ctx, a.DB, d, cfg)
 	if err != nil {
 		var ve *models.ValidationError
 		// A deleted queue or job version, or a bad config, stays so: retrying cannot help.

@@ -31,6 +31,16 @@ type LaunchActionConfig struct {
 	DestinationProject string          `json:"destination_project"` // team/project
 }
 
+// ParseLaunchActionConfig decodes a launch action's configuration; a bad
+// one is a *ValidationError (no retry can fix it).
+func ParseLaunchActionConfig(raw string) (LaunchActionConfig, error) {
+	var c LaunchActionConfig
+	if err := json.Unmarshal([]byte(raw), &c); err != nil {
+		return c, Invalid("action", "launch configuration is not valid JSON")
+	}
+	return c, nil
+}
+
 // validateActionConfig checks the stored configuration of a Slack or
 // launch action; handlers resolve names to ids before.
 func validateActionConfig(actionType, raw string) error {
@@ -40,9 +50,9 @@ func validateActionConfig(actionType, raw string) error {
 			return Invalid("action.channel", "choose a Slack channel the team has connected")
 		}
 	case ActionLaunch:
-		var c LaunchActionConfig
-		if err := json.Unmarshal([]byte(raw), &c); err != nil {
-			return Invalid("action", "launch configuration is not valid JSON")
+		c, err := ParseLaunchActionConfig(raw)
+		if err != nil {
+			return err
 		}
 		switch {
 		case c.QueueID == 0:
@@ -99,14 +109,11 @@ func JobConfig(v *ArtifactVersion, overrides json.RawMessage) (string, error) {
 	return string(out), nil
 }
 
-// LaunchFromDelivery creates the run-queue item a launch delivery asks for.
+// LaunchFromDelivery creates the run-queue item a launch delivery asks for
+// (c is its parsed action configuration).
 // It is idempotent on the delivery's uid, so a retried attempt never queues
 // the job twice.
-func LaunchFromDelivery(ctx context.Context, db *gorm.DB, d *Delivery) (*RunQueueItem, error) {
-	var c LaunchActionConfig
-	if err := json.Unmarshal([]byte(d.ActionConfig), &c); err != nil {
-		return nil, fmt.Errorf("launch configuration: %w", err)
-	}
+func LaunchFromDelivery(ctx context.Context, db *gorm.DB, d *Delivery, c LaunchActionConfig) (*RunQueueItem, error) {
 	v, err := ResolveVersion(ctx, db, c.JobCollectionID, c.JobVersion)
 	if err != nil {
 		return nil, fmt.Errorf("job %s:%s: %w", c.Job, c.JobVersion, err)
