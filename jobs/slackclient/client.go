@@ -142,7 +142,6 @@ type Message struct {
 // Exchange is the last HTTP request and answer of a call, for delivery
 // history. The request's token is never in it.
 type Exchange struct {
-	URL       string
 	Status    int // 0 when no answer came
 	Header    http.Header
 	Body      []byte
@@ -164,9 +163,6 @@ func (c *Client) PostMessage(ctx context.Context, token string, m Message) (Exch
 	_, _, err := api.PostMessageContext(ctx, m.Channel, opts...)
 	ex := rec.exchange
 	ex.Duration = time.Since(start)
-	if ex.URL == "" {
-		ex.URL = c.Endpoint("chat.postMessage")
-	}
 	return ex, err
 }
 
@@ -210,7 +206,7 @@ func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
 	if r.token != "" {
 		req.Header.Set("Authorization", "Bearer "+r.token)
 	}
-	r.exchange = Exchange{URL: req.URL.Scheme + "://" + req.URL.Host + req.URL.Path}
+	r.exchange = Exchange{}
 	resp, err := r.base.RoundTrip(req)
 	if err != nil {
 		return nil, err
