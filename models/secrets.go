@@ -177,29 +177,31 @@ func webhooksUsingSecret(tx *gorm.DB, teamID int64, name string) ([]string, erro
 // SecretsOf lists a team's secrets by name, never their values.
 func SecretsOf(ctx context.Context, db *gorm.DB, teamID int64) ([]Secret, error) {
 	var out []Secret
-	err := db.WithContext(ctx).Table("team_secrets AS s").
-		Select("s.id, s.team_id, s.name, s.created_at, s.updated_at, COALESCE(c.email, '') AS created_by_email, COALESCE(u.email, '') AS updated_by_email").
-		Joins("LEFT JOIN users c ON c.id = s.created_by").
-		Joins("LEFT JOIN users u ON u.id = s.updated_by").
-		Where("s.team_id = ?", teamID).Order("s.name").Scan(&out).Error
-	if err != nil {
+	if err := secretListings(db.WithContext(ctx), teamID).Order("s.name").Scan(&out).Error; err != nil {
 		return nil, fmt.Errorf("list secrets: %w", err)
 	}
 	return out, nil
 }
 
+// secretListings selects a team's secrets with who created and last changed them.
+func secretListings(db *gorm.DB, teamID int64) *gorm.DB {
+	return db.Table("team_secrets AS s").
+		Select("s.id, s.team_id, s.name, s.created_at, s.updated_at, COALESCE(c.email, '') AS created_by_email, COALESCE(u.email, '') AS updated_by_email").
+		Joins("LEFT JOIN users c ON c.id = s.created_by").
+		Joins("LEFT JOIN users u ON u.id = s.updated_by").
+		Where("s.team_id = ?", teamID)
+}
+
 // SecretByName loads one secret's listing.
 func SecretByName(ctx context.Context, db *gorm.DB, teamID int64, name string) (*Secret, error) {
-	all, err := SecretsOf(ctx, db, teamID)
-	if err != nil {
-		return nil, err
+	var found []Secret
+	if err := secretListings(db.WithContext(ctx), teamID).Where("s.name = ?", name).Limit(1).Scan(&found).Error; err != nil {
+		return nil, fmt.Errorf("load secret %s: %w", name, err)
 	}
-	for i := range all {
-		if all[i].Name == name {
-			return &all[i], nil
-		}
+	if len(found) == 0 {
+		return nil, fmt.Errorf("secret %s: %w", name, ErrNotFound)
 	}
-	return nil, fmt.Errorf("secret %s: %w", name, ErrNotFound)
+	return &found[0], nil
 }
 
 // unsealSecrets decrypts the named secrets of a team; a name with no secret

@@ -195,20 +195,20 @@ func SlackBotToken(ctx context.Context, db *gorm.DB, box *secretbox.Box, integra
 // (LockSlackIntegration) cannot start using a deleted channel.
 func DeleteSlackIntegration(ctx context.Context, db *gorm.DB, id int64) error {
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var channels []string
-		if err := forUpdate(tx.Model(&slackIntegrationRow{})).Where("id = ?", id).Pluck("channel_name", &channels).Error; err != nil {
+		var found []slackIntegrationRow
+		if err := forUpdate(tx.Model(&slackIntegrationRow{})).Select("id, team_id, channel_name").Where("id = ?", id).Find(&found).Error; err != nil {
 			return fmt.Errorf("delete slack integration %d: %w", id, err)
 		}
-		if len(channels) == 0 {
+		if len(found) == 0 {
 			return fmt.Errorf("slack integration %d: %w", id, ErrNotFound)
 		}
-		users, err := automationsUsingSlackIntegration(tx, id)
+		users, err := automationsUsingSlackIntegration(tx, found[0].TeamID, id)
 		if err != nil {
 			return err
 		}
 		if len(users) > 0 {
 			return Conflict("integration", "#%s is used by %s; change or delete %s first",
-				channels[0], listNames(users, "automation", "automations"), pronoun(len(users)))
+				found[0].ChannelName, listNames(users, "automation", "automations"), pronoun(len(users)))
 		}
 		if err := tx.Delete(&slackIntegrationRow{}, "id = ?", id).Error; err != nil {
 			return fmt.Errorf("delete slack integration %d: %w", id, err)
@@ -234,14 +234,15 @@ func LockSlackIntegration(tx *gorm.DB, teamID, id int64) (*SlackIntegration, err
 }
 
 // automationsUsingSlackIntegration names the automations whose action_config
-// sends to integration id. The config is JSON text, decoded here rather than
+// sends to integration id of team teamID (an automation can only use its own
+// team's integrations). The config is JSON text, decoded here rather than
 // matched in SQL so both databases read it the same way.
-func automationsUsingSlackIntegration(tx *gorm.DB, id int64) ([]string, error) {
+func automationsUsingSlackIntegration(tx *gorm.DB, teamID, id int64) ([]string, error) {
 	var rows []struct {
 		Name         string `gorm:"column:name"`
 		ActionConfig string `gorm:"column:action_config"`
 	}
-	if err := tx.Table("automations").Select("name, action_config").Where("action_type = ?", ActionSlack).
+	if err := tx.Table("automations").Select("name, action_config").Where("action_type = ? AND team_id = ?", ActionSlack, teamID).
 		Order("name, id").Scan(&rows).Error; err != nil {
 		return nil, fmt.Errorf("automations using slack integration %d: %w", id, err)
 	}

@@ -331,12 +331,12 @@ type ResolvedWebhook struct {
 // A webhook that is gone (or belongs to another team) is an error wrapping
 // ErrNotFound.
 func ResolveWebhook(ctx context.Context, db *gorm.DB, box *secretbox.Box, teamID, webhookID int64) (*ResolvedWebhook, error) {
-	var w Webhook
-	if err := db.WithContext(ctx).First(&w, "id = ? AND team_id = ?", webhookID, teamID).Error; err != nil {
-		return nil, notFound(err, "webhook")
-	}
-	if err := loadGrants(db.WithContext(ctx), []*Webhook{&w}); err != nil {
+	w, err := WebhookByID(ctx, db, webhookID)
+	if err != nil {
 		return nil, err
+	}
+	if w.TeamID != teamID {
+		return nil, fmt.Errorf("webhook: %w", ErrNotFound)
 	}
 	names := slices.Clone(w.Secrets)
 	for _, n := range []string{w.AccessTokenSecret, w.SigningSecret} {
