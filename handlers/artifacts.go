@@ -198,10 +198,7 @@ func (h *Handler) aliasAddForm(c echo.Context, vp *versionPage) error {
 func (h *Handler) aliasRemoveForm(c echo.Context, vp *versionPage) error {
 	alias := c.Param("alias")
 	err := models.RemoveAlias(c.Request().Context(), h.db, vp.version.ID, alias)
-	if errs, _, ok := fieldErrors(err); ok {
-		for _, msg := range errs {
-			h.flash(c, "error", msg)
-		}
+	if h.flashRefusal(c, err) {
 		return redirect(c, vp.url)
 	}
 	if errors.Is(err, models.ErrNotFound) {

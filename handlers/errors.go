@@ -67,6 +67,17 @@ func Forbidden() error {
 
 // fieldErrors turns a validation or conflict error into form errors; ok is
 // false for any other error, which the caller returns as is.
+// flashRefusal shows a refused change (a validation or conflict error, such
+// as a delete refused while something uses the item) as error flashes, and
+// reports whether err was one; the caller then redirects back.
+func (h *Handler) flashRefusal(c echo.Context, err error) bool {
+	errs, _, ok := fieldErrors(err)
+	for _, msg := range errs {
+		h.flash(c, "error", msg)
+	}
+	return ok
+}
+
 func fieldErrors(err error) (map[string]string, int, bool) {
 	var ve *models.ValidationError
 	var ce *models.ConflictError

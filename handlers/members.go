@@ -82,10 +82,7 @@ func (h *Handler) memberChangeForm(c echo.Context, s memberScope, remove bool) e
 			err = s.setRole(ctx, h.db, s.id, userID, r)
 		}
 	}
-	if errs, _, ok := fieldErrors(err); ok {
-		for _, msg := range errs {
-			h.flash(c, "error", msg)
-		}
+	if h.flashRefusal(c, err) {
 		return redirect(c, s.pageURL)
 	}
 	if err != nil {

@@ -40,7 +40,7 @@ func (h *Handler) QueueCreate(c echo.Context) error {
 		return err
 	}
 	h.flash(c, "success", "Queue "+q.Name+" created.")
-	return redirect(c, "/teams/"+t.Name+"#queues")
+	return redirect(c, settingsURL(t.Name, "queues"))
 }
 
 // QueueDelete is POST /teams/:team/queues/:queue/delete (team admins); a
@@ -52,15 +52,12 @@ func (h *Handler) QueueDelete(c echo.Context) error {
 		return err
 	}
 	err = models.DeleteQueue(c.Request().Context(), h.db, q)
-	if errs, _, ok := fieldErrors(err); ok {
-		for _, msg := range errs {
-			h.flash(c, "error", msg)
-		}
-		return redirect(c, "/teams/"+t.Name+"#queues")
+	if h.flashRefusal(c, err) {
+		return redirect(c, settingsURL(t.Name, "queues"))
 	}
 	if err != nil {
 		return err
 	}
 	h.flash(c, "success", "Queue "+q.Name+" deleted.")
-	return redirect(c, "/teams/"+t.Name+"#queues")
+	return redirect(c, settingsURL(t.Name, "queues"))
 }

@@ -1,8 +1,6 @@
 package handlers
 
 import (
-	"errors"
-
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
@@ -48,9 +46,7 @@ func (h *Handler) SecretUpdate(c echo.Context) error {
 func (h *Handler) SecretDelete(c echo.Context) error {
 	t, name := currentTeam(c), c.Param("name")
 	err := models.DeleteSecret(c.Request().Context(), h.db, t.ID, name)
-	var ce *models.ConflictError
-	if errors.As(err, &ce) {
-		h.flash(c, "error", ce.Message)
+	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "secrets"))
 	}
 	if err != nil {

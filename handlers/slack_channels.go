@@ -180,9 +180,7 @@ func (h *Handler) SlackIntegrationDelete(c echo.Context) error {
 		return err
 	}
 	err = models.DeleteSlackIntegration(ctx, h.db, id)
-	var ce *models.ConflictError
-	if errors.As(err, &ce) {
-		h.flash(c, "error", ce.Message)
+	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "slack"))
 	}
 	if errors.Is(err, models.ErrNotFound) {

@@ -101,9 +101,7 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 		return err
 	}
 	err = models.DeleteWebhook(ctx, h.db, w.ID)
-	var ce *models.ConflictError
-	if errors.As(err, &ce) {
-		h.flash(c, "error", ce.Message)
+	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "webhooks"))
 	}
 	if err != nil {
