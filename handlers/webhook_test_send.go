@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -195,22 +194,9 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 // sentHeaders lists the headers jobs/sender sets for req, in its order, with
 // the access token redacted. web's tests compare it with what a receiver got.
 func sentHeaders(req sender.Request) []views.Header {
-	ts := strconv.FormatInt(req.Timestamp.Unix(), 10)
-	hs := []views.Header{{Name: "Content-Type", Value: "application/json"}, {Name: "User-Agent", Value: sender.UserAgent}}
-	if req.AccessToken != "" {
-		hs = append(hs, views.Header{Name: "Authorization", Value: "Bearer " + payload.Redacted})
-	}
-	hs = append(hs,
-		views.Header{Name: "X-Automations-Delivery", Value: req.DeliveryID},
-		views.Header{Name: "X-Automations-Timestamp", Value: ts},
-		views.Header{Name: "Webhook-Id", Value: req.DeliveryID},
-		views.Header{Name: "Webhook-Timestamp", Value: ts},
-	)
-	if req.SigningSecret != "" {
-		hs = append(hs,
-			views.Header{Name: "X-Wandb-Signature", Value: sender.SignWandb(req.SigningSecret, req.Body)},
-			views.Header{Name: "Webhook-Signature", Value: sender.SignStandardWebhooks([]byte(req.SigningSecret), req.DeliveryID, req.Timestamp, req.Body)},
-		)
+	var hs []views.Header
+	for _, h := range sender.Headers(req, payload.Redacted) {
+		hs = append(hs, views.Header{Name: h.Name, Value: h.Value})
 	}
 	return hs
 }

@@ -69,7 +69,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		return Outcome{Err: fmt.Errorf("load webhook: %w", err)}
 	}
 	vars.AutomationName = d.AutomationName // vars is a copy; its metadata map is only read
-	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL, RequestHeaders: requestHeaders(wh)}
+	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL}
 	tpl, err := a.templates.get(d.RevisionID, func() (*payload.Compiled, error) { return payload.Compile(d.PayloadTemplate) })
 	if err != nil {
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
@@ -96,6 +96,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		DeliveryID: d.UID, Timestamp: time.Now(),
 	})
 	out.Attempt.DurationMS = resp.Duration.Milliseconds()
+	out.Attempt.RequestHeaders = shownHeaders(resp.RequestHeaders)
 	if err != nil {
 		out.Err = err
 		// A blocked endpoint stays blocked; retrying cannot help.
@@ -114,16 +115,21 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	return out
 }
 
-// requestHeaders is what history shows of the request: never a secret.
-func requestHeaders(wh *models.ResolvedWebhook) string {
-	lines := []string{"Content-Type: application/json"}
-	if wh.AccessToken != "" {
-		lines = append(lines, "Authorization: Bearer "+payload.Redacted)
+// shownHeaders is what history keeps of the headers sent: the access
+// token redacted, nothing else secret (signatures are of the body).
+func shownHeaders(hs []sender.Header) string {
+	var b strings.Builder
+	for i, h := range hs {
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		v := h.Value
+		if h.Name == "Authorization" {
+			v = "Bearer " + payload.Redacted
+		}
+		b.WriteString(h.Name + ": " + v)
 	}
-	if wh.SigningSecret != "" {
-		lines = append(lines, "X-Wandb-Signature: <HMAC-SHA256 of the body>", "webhook-signature: <v1 signature>")
-	}
-	return strings.Join(lines, "\n")
+	return b.String()
 }
 
 func formatHeaders(h http.Header) string {

@@ -218,6 +218,13 @@ func TestAutomationDeliversSignedWebhook(t *testing.T) {
 	if !strings.Contains(at["request_body"].(string), "••••") {
 		t.Errorf("history does not show the redaction mark: %s", at["request_body"])
 	}
+	// History shows the headers as the receiver got them, the token redacted.
+	for _, line := range []string{"Authorization: Bearer ••••", "Webhook-Id: " + got.Header.Get("webhook-id"),
+		"X-Wandb-Signature: " + got.Header.Get("X-Wandb-Signature")} {
+		if !strings.Contains(at["request_headers"].(string), line) {
+			t.Errorf("history's request headers lack %q:\n%s", line, at["request_headers"])
+		}
+	}
 	if at["response_status"].(float64) != 200 || !strings.Contains(at["response_body"].(string), `"n": 1`) {
 		t.Errorf("attempt response = %v %v", at["response_status"], at["response_body"])
 	}

@@ -75,11 +75,14 @@ type Request struct {
 
 // Response is what the endpoint answered.
 type Response struct {
-	Status    int
-	Headers   http.Header
-	Body      []byte // at most Config.MaxResponseBytes
-	Truncated bool   // the endpoint sent more than Body holds
-	Duration  time.Duration
+	// RequestHeaders are the headers sent, the access token included:
+	// redact before showing (see Headers).
+	RequestHeaders []Header
+	Status         int
+	Headers        http.Header
+	Body           []byte // at most Config.MaxResponseBytes
+	Truncated      bool   // the endpoint sent more than Body holds
+	Duration       time.Duration
 }
 
 // Sender sends webhooks. It holds one http.Transport so connections are
@@ -169,21 +172,25 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 	if err != nil {
 		return Response{}, invalidURL("is not a valid URL")
 	}
-	setHeaders(req.Header, r)
+	sent := Headers(r, r.AccessToken)
+	for _, h := range sent {
+		req.Header.Set(h.Name, h.Value)
+	}
 
 	start := time.Now()
 	resp, err := s.client.Do(req)
 	if err != nil {
-		return Response{Duration: time.Since(start)}, fmt.Errorf("sending webhook: %w", unwrapURLError(err))
+		return Response{RequestHeaders: sent, Duration: time.Since(start)}, fmt.Errorf("sending webhook: %w", unwrapURLError(err))
 	}
 	defer resp.Body.Close()
 	body, truncated, err := readCapped(resp.Body, s.cfg.MaxResponseBytes)
 	out := Response{
-		Status:    resp.StatusCode,
-		Headers:   resp.Header,
-		Body:      body,
-		Truncated: truncated,
-		Duration:  time.Since(start),
+		RequestHeaders: sent,
+		Status:         resp.StatusCode,
+		Headers:        resp.Header,
+		Body:           body,
+		Truncated:      truncated,
+		Duration:       time.Since(start),
 	}
 	if err != nil {
 		return out, fmt.Errorf("reading webhook response: %w", err)
@@ -191,21 +198,31 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 	return out, nil
 }
 
-func setHeaders(h http.Header, r Request) {
+// Header is one request header.
+type Header struct{ Name, Value string }
+
+// Headers are the headers a delivery of r carries, in order, names in
+// canonical form, with token standing for the access token: pass
+// r.AccessToken to send, a placeholder to show the request.
+func Headers(r Request, token string) []Header {
 	ts := strconv.FormatInt(r.Timestamp.Unix(), 10)
-	h.Set("Content-Type", "application/json")
-	h.Set("User-Agent", UserAgent)
+	hs := []Header{{"Content-Type", "application/json"}, {"User-Agent", UserAgent}}
 	if r.AccessToken != "" {
-		h.Set("Authorization", "Bearer "+r.AccessToken)
+		hs = append(hs, Header{"Authorization", "Bearer " + token})
 	}
-	h.Set("X-Automations-Delivery", r.DeliveryID)
-	h.Set("X-Automations-Timestamp", ts)
-	h.Set("webhook-id", r.DeliveryID)
-	h.Set("webhook-timestamp", ts)
+	hs = append(hs,
+		Header{"X-Automations-Delivery", r.DeliveryID},
+		Header{"X-Automations-Timestamp", ts},
+		Header{"Webhook-Id", r.DeliveryID},
+		Header{"Webhook-Timestamp", ts},
+	)
 	if r.SigningSecret != "" {
-		h.Set("X-Wandb-Signature", SignWandb(r.SigningSecret, r.Body))
-		h.Set("webhook-signature", SignStandardWebhooks([]byte(r.SigningSecret), r.DeliveryID, r.Timestamp, r.Body))
+		hs = append(hs,
+			Header{"X-Wandb-Signature", SignWandb(r.SigningSecret, r.Body)},
+			Header{"Webhook-Signature", SignStandardWebhooks([]byte(r.SigningSecret), r.DeliveryID, r.Timestamp, r.Body)},
+		)
 	}
+	return hs
 }
 
 // checkRedirect applies the first hop's URL rules to every hop; the address
