@@ -15,11 +15,15 @@ import (
 // commits new deliveries on the PostgreSQL at databaseURL. It reconnects
 // until ctx ends; while disconnected the runner's poll still finds work.
 func ListenForDeliveries(ctx context.Context, databaseURL string, r *Runner, log *slog.Logger) {
-	backoff := 100 * time.Millisecond
+	const firstBackoff = 100 * time.Millisecond
+	backoff := firstBackoff
 	for ctx.Err() == nil {
-		err := listen(ctx, databaseURL, r)
+		listened, err := listen(ctx, databaseURL, r)
 		if ctx.Err() != nil {
 			return
+		}
+		if listened {
+			backoff = firstBackoff // a working connection dropped: retry soon
 		}
 		log.Warn("delivery notifications: reconnecting", "err", err, "in", backoff)
 		select {
@@ -31,20 +35,22 @@ func ListenForDeliveries(ctx context.Context, databaseURL string, r *Runner, log
 	}
 }
 
-func listen(ctx context.Context, databaseURL string, r *Runner) error {
+// listen wakes r on each notification until the connection fails;
+// listened says whether it got as far as listening.
+func listen(ctx context.Context, databaseURL string, r *Runner) (listened bool, err error) {
 	conn, err := pgx.Connect(ctx, databaseURL)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer conn.Close(context.Background())
 	if _, err := conn.Exec(ctx, "LISTEN "+models.DeliveryNotifyChannel); err != nil {
-		return err
+		return false, err
 	}
 	// Anything committed while we were connecting is found by this wake.
 	r.Wake()
 	for {
 		if _, err := conn.WaitForNotification(ctx); err != nil {
-			return err
+			return true, err
 		}
 		r.Wake()
 	}

@@ -227,14 +227,14 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 
 // worker runs only the delivery worker, for scale-out.
 func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
+	if cfg.WorkerConcurrency < 1 {
+		return usageError{"worker needs WORKER_CONCURRENCY of at least 1"}
+	}
 	db, err := openDB(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer closeDB(db)
-	if cfg.WorkerConcurrency < 1 {
-		return usageError{"worker needs WORKER_CONCURRENCY of at least 1"}
-	}
 	keys, err := web.LoadKeys(cfg)
 	if err != nil {
 		return err
