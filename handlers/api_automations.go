@@ -148,11 +148,28 @@ func (h *Handler) listAutomations(ctx context.Context, s *automationScope) ([]mo
 // loadAutomation reads the automation named by the :id parameter and its
 // scope; one the caller cannot view is not found.
 func (h *Handler) loadAutomation(c echo.Context) (*models.Automation, *automationScope, error) {
-	ctx, u := c.Request().Context(), CurrentUser(c)
 	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
 	if err != nil {
 		return nil, nil, models.ErrNotFound
 	}
+	return h.automationFor(c, id, models.RoleViewer)
+}
+
+// loadAutomationToChange is loadAutomation for a change: the caller must
+// administer the automation's scope (§9), or it is forbidden.
+func (h *Handler) loadAutomationToChange(c echo.Context) (*models.Automation, *automationScope, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return nil, nil, models.ErrNotFound
+	}
+	return h.automationFor(c, id, models.RoleAdmin)
+}
+
+// automationFor loads automation id and its scope for the caller: not
+// found unless they can see it, forbidden when they can but need admin
+// and are not.
+func (h *Handler) automationFor(c echo.Context, id int64, need models.Role) (*models.Automation, *automationScope, error) {
+	ctx, u := c.Request().Context(), CurrentUser(c)
 	a, err := models.AutomationByID(ctx, h.db, id)
 	if err != nil {
 		return nil, nil, err
@@ -164,17 +181,7 @@ func (h *Handler) loadAutomation(c echo.Context) (*models.Automation, *automatio
 	if !scope.CanView(u) {
 		return nil, nil, models.ErrNotFound
 	}
-	return a, scope, nil
-}
-
-// loadAutomationToChange is loadAutomation for a change: the caller must
-// administer the automation's scope (§9), or it is forbidden.
-func (h *Handler) loadAutomationToChange(c echo.Context) (*models.Automation, *automationScope, error) {
-	a, scope, err := h.loadAutomation(c)
-	if err != nil {
-		return nil, nil, err
-	}
-	if !scope.CanAdmin(CurrentUser(c)) {
+	if need == models.RoleAdmin && !scope.CanAdmin(u) {
 		return nil, nil, Forbidden()
 	}
 	return a, scope, nil
@@ -268,7 +275,7 @@ func (h *Handler) APIRedeliver(c echo.Context) error {
 // redeliver checks that the caller administers the delivery's automation
 // and queues a new attempt.
 func (h *Handler) redeliver(c echo.Context) (*models.Delivery, *models.Automation, *automationScope, error) {
-	ctx, u := c.Request().Context(), CurrentUser(c)
+	ctx := c.Request().Context()
 	d, err := models.DeliveryByUID(ctx, h.db, c.Param("id"))
 	if err != nil {
 		return nil, nil, nil, err
@@ -276,19 +283,9 @@ func (h *Handler) redeliver(c echo.Context) (*models.Delivery, *models.Automatio
 	if d.AutomationID == nil {
 		return nil, nil, nil, models.ErrNotFound // its automation was deleted: nobody owns it any more
 	}
-	a, err := models.AutomationByID(ctx, h.db, *d.AutomationID)
+	a, scope, err := h.automationFor(c, *d.AutomationID, models.RoleAdmin)
 	if err != nil {
 		return nil, nil, nil, err
-	}
-	scope, err := h.scopeOf(ctx, u, a)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	if !scope.CanView(u) {
-		return nil, nil, nil, models.ErrNotFound
-	}
-	if !scope.CanAdmin(u) {
-		return nil, nil, nil, Forbidden()
 	}
 	if err := models.Redeliver(ctx, h.db, d.ID); err != nil {
 		return nil, nil, nil, err
