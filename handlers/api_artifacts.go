@@ -75,7 +75,7 @@ func (h *Handler) APIArtifactLog(c echo.Context) error {
 	if err := bindJSON(c, &body); err != nil {
 		return err
 	}
-	v, scope, err := models.LogArtifact(c.Request().Context(), h.db, currentProject(c), models.NewArtifact{
+	v, scope, err := models.LogArtifact(c.Request().Context(), h.db, currentTeam(c), currentProject(c), models.NewArtifact{
 		Name: body.Name, Type: body.Type, Metadata: body.Metadata, Digest: body.Digest, Aliases: body.Aliases,
 	}, CurrentUser(c))
 	if err != nil {

@@ -63,7 +63,7 @@ func newSlackFixture(t *testing.T) *slackFixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := models.LogArtifact(ctx, db, project, models.NewArtifact{Name: "dataset", Type: "dataset"}, alice); err != nil {
+	if _, _, err := models.LogArtifact(ctx, db, team, project, models.NewArtifact{Name: "dataset", Type: "dataset"}, alice); err != nil {
 		t.Fatal(err)
 	}
 	f := &slackFixture{db: db, fake: fake, integ: integ,

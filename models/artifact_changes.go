@@ -22,8 +22,11 @@ type NewArtifact struct {
 // the collection on first use) with its aliases, and writes the
 // CREATE_ARTIFACT event and one ADD_ARTIFACT_ALIAS event per alias, with
 // their deliveries, in the same transaction. It returns the version
-// (aliases filled) and its scope.
-func LogArtifact(ctx context.Context, db *gorm.DB, p *Project, in NewArtifact, author *User) (*ArtifactVersion, *ArtifactScope, error) {
+// (aliases filled) and its scope. t is p's team, as the caller loaded it.
+func LogArtifact(ctx context.Context, db *gorm.DB, t *Team, p *Project, in NewArtifact, author *User) (*ArtifactVersion, *ArtifactScope, error) {
+	if t.ID != p.TeamID {
+		return nil, nil, fmt.Errorf("log artifact: project %s is not in team %s", p.Name, t.Name)
+	}
 	name, typ := strings.TrimSpace(in.Name), strings.TrimSpace(in.Type)
 	if err := ValidateName("name", name); err != nil {
 		return nil, nil, err
@@ -48,10 +51,6 @@ func LogArtifact(ctx context.Context, db *gorm.DB, p *Project, in NewArtifact, a
 	var v *ArtifactVersion
 	var scope *ArtifactScope
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		var t Team
-		if err := tx.First(&t, "id = ?", p.TeamID).Error; err != nil {
-			return notFound(err, "team of project "+p.Name)
-		}
 		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ})
 		if err != nil {
 			return err
@@ -59,7 +58,7 @@ func LogArtifact(ctx context.Context, db *gorm.DB, p *Project, in NewArtifact, a
 		if c.Type != typ {
 			return Invalid("type", "collection %s holds %s artifacts, not %s: log it under another name", name, c.Type, typ)
 		}
-		scope = &ArtifactScope{Collection: c, Project: p, Team: &t}
+		scope = &ArtifactScope{Collection: c, Project: p, Team: t}
 		v = &ArtifactVersion{CollectionID: c.ID, Metadata: meta, Digest: digest, AuthorID: &author.ID}
 		if err := nextVersion(tx, v); err != nil {
 			return err

@@ -44,7 +44,7 @@ func newArtifactFixture(t testing.TB) *artifactFixture {
 
 func (f *artifactFixture) log(t testing.TB, name string, aliases ...string) *models.ArtifactVersion {
 	t.Helper()
-	v, _, err := models.LogArtifact(context.Background(), f.db, f.project, models.NewArtifact{
+	v, _, err := models.LogArtifact(context.Background(), f.db, f.team, f.project, models.NewArtifact{
 		Name: name, Type: "model", Metadata: json.RawMessage(`{"accuracy": 0.9}`), Aliases: aliases,
 	}, f.user)
 	if err != nil {
@@ -90,7 +90,7 @@ func TestLogArtifactNumbersConcurrentVersionsWithoutGapsOrDuplicates(t *testing.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _, err := models.LogArtifact(context.Background(), f.db, f.project, models.NewArtifact{Name: "resnet", Type: "model"}, f.user)
+			_, _, err := models.LogArtifact(context.Background(), f.db, f.team, f.project, models.NewArtifact{Name: "resnet", Type: "model"}, f.user)
 			errs <- err
 		}()
 	}
@@ -248,7 +248,7 @@ func TestAliasAndArtifactInputIsValidated(t *testing.T) {
 		{"bad digest", models.NewArtifact{Name: "x", Type: "model", Digest: "not a digest"}, "digest"},
 		{"type mismatch", models.NewArtifact{Name: "resnet", Type: "dataset"}, "type"},
 	} {
-		_, _, err := models.LogArtifact(ctx, f.db, f.project, c.in, f.user)
+		_, _, err := models.LogArtifact(ctx, f.db, f.team, f.project, c.in, f.user)
 		var ve *models.ValidationError
 		if !errors.As(err, &ve) || ve.Field != c.field {
 			t.Errorf("%s: err = %v, want a validation error on %s", c.name, err, c.field)
@@ -270,7 +270,7 @@ func TestLogArtifactComputesDigestAndKeepsGivenOne(t *testing.T) {
 	if len(a.Digest) != 64 || a.Digest != b.Digest {
 		t.Fatalf("computed digests %q, %q: want the same sha256 hex for the same content", a.Digest, b.Digest)
 	}
-	v, _, err := models.LogArtifact(ctx, f.db, f.project, models.NewArtifact{Name: "resnet", Type: "model", Digest: "sha256:abc"}, f.user)
+	v, _, err := models.LogArtifact(ctx, f.db, f.team, f.project, models.NewArtifact{Name: "resnet", Type: "model", Digest: "sha256:abc"}, f.user)
 	if err != nil || v.Digest != "sha256:abc" {
 		t.Fatalf("given digest: %+v, %v", v, err)
 	}
@@ -380,7 +380,7 @@ func TestLinkArtifactMakesRegistryVersionWithRegistryNames(t *testing.T) {
 	if _, err := models.LinkArtifact(ctx, f.db, rv.ID, f.registry, models.NewLink{Collection: "other"}, f.user, "acme"); err == nil {
 		t.Fatal("linking a registry version succeeded")
 	}
-	ds, _, err := models.LogArtifact(ctx, f.db, f.project, models.NewArtifact{Name: "imagenet", Type: "dataset"}, f.user)
+	ds, _, err := models.LogArtifact(ctx, f.db, f.team, f.project, models.NewArtifact{Name: "imagenet", Type: "dataset"}, f.user)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -437,7 +437,7 @@ func TestArtifactChangeThatRollsBackLeavesNoEvent(t *testing.T) {
 	boom := errors.New("boom")
 
 	err := f.db.Transaction(func(tx *gorm.DB) error {
-		if _, _, err := models.LogArtifact(ctx, tx, f.project, models.NewArtifact{Name: "resnet", Type: "model", Aliases: []string{"prod"}}, f.user); err != nil {
+		if _, _, err := models.LogArtifact(ctx, tx, f.team, f.project, models.NewArtifact{Name: "resnet", Type: "model", Aliases: []string{"prod"}}, f.user); err != nil {
 			return err
 		}
 		if _, err := models.AddAlias(ctx, tx, v.ID, "staging", f.user, "org"); err != nil {
@@ -464,7 +464,7 @@ func TestArtifactChangeThatRollsBackLeavesNoEvent(t *testing.T) {
 	if err := f.db.Exec("ALTER TABLE automations RENAME TO automations_away").Error; err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := models.LogArtifact(ctx, f.db, f.project, models.NewArtifact{Name: "resnet", Type: "model"}, f.user); err == nil {
+	if _, _, err := models.LogArtifact(ctx, f.db, f.team, f.project, models.NewArtifact{Name: "resnet", Type: "model"}, f.user); err == nil {
 		t.Fatal("log succeeded although its deliveries could not be queued")
 	}
 	if _, err := models.AddAlias(ctx, f.db, v.ID, "staging", f.user, "org"); err == nil {

@@ -182,11 +182,11 @@ func TestArtifactPagePath(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 2 {
-		if _, _, err := models.LogArtifact(ctx, f.db, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin); err != nil {
+		if _, _, err := models.LogArtifact(ctx, f.db, f.team, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin); err != nil {
 			t.Fatal(err)
 		}
 	}
-	v, _, err := models.LogArtifact(ctx, f.db, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin)
+	v, _, err := models.LogArtifact(ctx, f.db, f.team, project, models.NewArtifact{Name: "resnet", Type: "model"}, f.admin)
 	if err != nil {
 		t.Fatal(err)
 	}

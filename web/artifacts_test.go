@@ -36,7 +36,7 @@ func newArtifactFixture(t *testing.T) *artifactFixture {
 	if f.project, err = models.CreateProject(ctx, f.app.DB, f.team, "vision", f.admin); err != nil {
 		t.Fatal(err)
 	}
-	if f.version, _, err = models.LogArtifact(ctx, f.app.DB, f.project, models.NewArtifact{
+	if f.version, _, err = models.LogArtifact(ctx, f.app.DB, f.team, f.project, models.NewArtifact{
 		Name: "resnet", Type: "model", Metadata: []byte(`{"accuracy": 0.91}`), Aliases: []string{"staging"},
 	}, f.admin); err != nil {
 		t.Fatal(err)

@@ -19,11 +19,13 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 	rcv := newBenchReceiver(b)
 	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithoutWorker())
 	_, must, tpl := benchSetup(b, app, rcv.URL)
+	stopLogProfile := profileIf(b, "BENCH_LOGPROFILE") // logging alone
 	logStart, logCPU := time.Now(), readCPU()
 	for seq := range benchEvents {
 		must(201, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": fmt.Sprintf("m%d", seq%benchClients), "type": "model", "metadata": map[string]any{"seq": seq}})
 	}
 	logged, loggedCPU := time.Since(logStart), readCPU().sub(logCPU)
+	stopLogProfile()
 	fmt.Printf("\n== logging %d events one at a time (%d deliveries each): %v per event; CPU per event %v here, %v PostgreSQL\n",
 		benchEvents, benchFanOut, (logged / benchEvents).Round(time.Microsecond),
 		(loggedCPU.self / benchEvents).Round(time.Microsecond), (loggedCPU.postgres / benchEvents).Round(time.Microsecond))
