@@ -20,9 +20,14 @@ type automationJSON struct {
 	UpdatedAt         time.Time `json:"updated_at"`
 }
 
-func (h *Handler) automationJSON(ctx context.Context, a *models.Automation, scope *automationScope, lastState string) (automationJSON, error) {
-	in, err := h.automationInputOf(ctx, a, scope)
-	return automationJSON{ID: a.ID, automationInput: in, LastDeliveryState: lastState, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}, err
+func (h *Handler) automationJSON(ctx context.Context, a *models.Automation, scope *automationScope) (automationJSON, error) {
+	t, err := h.actionTargetsOf(ctx, a)
+	return automationJSONFrom(a, scope, t, ""), err
+}
+
+func automationJSONFrom(a *models.Automation, scope *automationScope, t actionTargets, lastState string) automationJSON {
+	return automationJSON{ID: a.ID, automationInput: automationInputFrom(a, scope, t), LastDeliveryState: lastState,
+		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
 // APIAutomationCreate is POST /api/v1/automations.
@@ -47,7 +52,7 @@ func (h *Handler) APIAutomationCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.automationJSON(ctx, a, scope, "")
+	out, err := h.automationJSON(ctx, a, scope)
 	if err != nil {
 		return err
 	}
@@ -89,21 +94,13 @@ func (h *Handler) APIAutomationsList(c echo.Context) error {
 		if err != nil {
 			return err
 		}
+		targets, err := h.listingTargets(ctx, list)
+		if err != nil {
+			return err
+		}
 		for i := range list {
 			a := &list[i]
-			// The listed scope is the automation's own unless it names a
-			// collection (a project's filter, or a registry collection).
-			as := s
-			if a.CollectionID != nil {
-				if as, err = h.scopeOf(ctx, u, &a.Automation); err != nil {
-					return err
-				}
-			}
-			j, err := h.automationJSON(ctx, &a.Automation, as, a.LastState)
-			if err != nil {
-				return err
-			}
-			out = append(out, j)
+			out = append(out, automationJSONFrom(&a.Automation, listedScope(s, a), targets[i], a.LastState))
 		}
 	}
 	return c.JSON(http.StatusOK, map[string]any{"automations": out})
@@ -130,6 +127,19 @@ func (h *Handler) visibleScopes(ctx context.Context, u *models.User) ([]*automat
 		out = append(out, &automationScope{Type: models.ScopeRegistry, Registry: &r.Registry, Role: r.Role})
 	}
 	return out, nil
+}
+
+// listedScope is a listed automation's own scope: the listing's project
+// or registry, with the automation's collection if it names one (a
+// project's filter, or a registry collection) and none otherwise (a
+// registry-wide automation listed under one of its collections).
+func listedScope(s *automationScope, a *models.AutomationListing) *automationScope {
+	own := *s
+	own.Type, own.Collection = a.ScopeType, nil
+	if a.CollectionID != nil {
+		own.Collection = &models.Collection{ID: *a.CollectionID, Name: a.CollectionName}
+	}
+	return &own
 }
 
 // listAutomations lists a scope's automations: a project's, a registry's
@@ -193,7 +203,7 @@ func (h *Handler) APIAutomationGet(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	out, err := h.automationJSON(c.Request().Context(), a, scope, "")
+	out, err := h.automationJSON(c.Request().Context(), a, scope)
 	if err != nil {
 		return err
 	}
@@ -226,7 +236,7 @@ func (h *Handler) APIAutomationUpdate(c echo.Context) error {
 	if err := models.UpdateAutomation(ctx, h.db, a, spec); err != nil {
 		return err
 	}
-	out, err := h.automationJSON(ctx, a, scope, "")
+	out, err := h.automationJSON(ctx, a, scope)
 	if err != nil {
 		return err
 	}

@@ -98,42 +98,99 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 	return spec, nil
 }
 
+// actionTargets are the names of what an automation's action refers to
+// by id, as the API, the wizard and the lists show them.
+type actionTargets struct {
+	Team    string                   // owner of the integration
+	Webhook *string                  // nil: no webhook, or it was deleted
+	Slack   *models.SlackIntegration // nil: no Slack action, or it was deleted
+}
+
+// actionTargetsOf reads one automation's action targets.
+func (h *Handler) actionTargetsOf(ctx context.Context, a *models.Automation) (actionTargets, error) {
+	var t actionTargets
+	team, err := models.TeamByID(ctx, h.db, a.TeamID)
+	if err != nil {
+		return t, err
+	}
+	t.Team = team.Name
+	if a.WebhookID != nil {
+		wh, err := models.WebhookByID(ctx, h.db, *a.WebhookID)
+		if err != nil && !errors.Is(err, models.ErrNotFound) {
+			return t, err
+		}
+		if wh != nil {
+			t.Webhook = &wh.Name
+		}
+	}
+	if a.ActionType == models.ActionSlack {
+		c, _ := models.ParseSlackActionConfig(a.ActionConfig)
+		if t.Slack, err = models.SlackIntegrationByID(ctx, h.db, c.IntegrationID); errors.Is(err, models.ErrNotFound) {
+			err = nil
+		}
+	}
+	return t, err
+}
+
+// listingTargets are the action targets of listed automations: the names
+// came with the listing; Slack channels are read in one query.
+func (h *Handler) listingTargets(ctx context.Context, list []models.AutomationListing) ([]actionTargets, error) {
+	var slackIDs []int64
+	for _, a := range list {
+		if a.ActionType == models.ActionSlack {
+			c, _ := models.ParseSlackActionConfig(a.ActionConfig)
+			slackIDs = append(slackIDs, c.IntegrationID)
+		}
+	}
+	slack, err := models.SlackIntegrationsByID(ctx, h.db, slackIDs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]actionTargets, len(list))
+	for i, a := range list {
+		out[i] = actionTargets{Team: a.TeamName, Webhook: a.WebhookName}
+		if a.ActionType == models.ActionSlack {
+			c, _ := models.ParseSlackActionConfig(a.ActionConfig)
+			out[i].Slack = slack[c.IntegrationID]
+		}
+	}
+	return out, nil
+}
+
 // automationInputOf describes a stored automation by names, the starting
 // point of an edit (the wizard's fields, or a PATCH's unchanged fields).
 func (h *Handler) automationInputOf(ctx context.Context, a *models.Automation, scope *automationScope) (automationInput, error) {
+	t, err := h.actionTargetsOf(ctx, a)
+	if err != nil {
+		return automationInput{}, err
+	}
+	return automationInputFrom(a, scope, t), nil
+}
+
+// automationInputFrom is automationInputOf with the targets already read.
+func automationInputFrom(a *models.Automation, scope *automationScope, t actionTargets) automationInput {
 	enabled := a.Enabled
 	in := automationInput{
 		Name: a.Name, Description: a.Description, Enabled: &enabled, Scope: scope.names(),
 		Event:  eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
-		Action: actionInput{Type: a.ActionType, Payload: a.Payload},
+		Action: actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
 	}
-	team, err := models.TeamByID(ctx, h.db, a.TeamID)
-	if err != nil {
-		return in, err
-	}
-	in.Action.Team = team.Name
 	switch a.ActionType {
 	case models.ActionSlack:
 		c, _ := models.ParseSlackActionConfig(a.ActionConfig) // shown as stored, even if incomplete
 		in.Action.Channel = c.Channel
-		if si, err := models.SlackIntegrationByID(ctx, h.db, c.IntegrationID); err == nil {
-			in.Action.Channel = slackChannelName(si)
+		if t.Slack != nil {
+			in.Action.Channel = slackChannelName(t.Slack)
 		}
 	case models.ActionLaunch:
 		c, _ := models.ParseLaunchActionConfig(a.ActionConfig)
 		in.Action.Queue, in.Action.Job, in.Action.JobVersion = c.Queue, c.Job, c.JobVersion
 		in.Action.Overrides, in.Action.DestinationProject = c.Overrides, c.DestinationProject
 	}
-	if a.WebhookID != nil {
-		wh, err := models.WebhookByID(ctx, h.db, *a.WebhookID)
-		if err != nil && !errors.Is(err, models.ErrNotFound) {
-			return in, err
-		}
-		if wh != nil {
-			in.Action.Webhook = wh.Name
-		}
+	if t.Webhook != nil {
+		in.Action.Webhook = *t.Webhook
 	}
-	return in, nil
+	return in
 }
 
 // slackSpec resolves a Slack action's channel among the team's integrations.

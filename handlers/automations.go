@@ -398,6 +398,10 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 	if err != nil {
 		return nil, err
 	}
+	targets, err := h.listingTargets(ctx, list)
+	if err != nil {
+		return nil, err
+	}
 	rows := make([]views.AutomationRow, len(list))
 	for i, a := range list {
 		rows[i] = views.AutomationRow{
@@ -407,35 +411,28 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		if a.AliasRegex != "" {
 			rows[i].Trigger += " ~ " + a.AliasRegex
 		}
-		if rows[i].ActionName, rows[i].Queue, err = h.actionNames(ctx, &a.Automation); err != nil {
-			return nil, err
-		}
+		rows[i].ActionName, rows[i].Queue = actionNames(&a.Automation, targets[i])
 	}
 	return rows, nil
 }
 
 // actionNames is what an automation's action targets, and its queue for
 // launch actions.
-func (h *Handler) actionNames(ctx context.Context, a *models.Automation) (name, queue string, err error) {
-	if a.WebhookID != nil {
-		wh, err := models.WebhookByID(ctx, h.db, *a.WebhookID)
-		if errors.Is(err, models.ErrNotFound) {
-			return "(deleted webhook)", "", nil
-		}
-		if err != nil {
-			return "", "", err
-		}
-		return wh.Name, "", nil
-	}
+func actionNames(a *models.Automation, t actionTargets) (name, queue string) {
 	switch a.ActionType {
+	case models.ActionWebhook:
+		if t.Webhook == nil {
+			return "(deleted webhook)", ""
+		}
+		return *t.Webhook, ""
 	case models.ActionSlack:
 		c, _ := models.ParseSlackActionConfig(a.ActionConfig) // shown as stored, even if incomplete
-		return "#" + c.Channel, "", nil
+		return "#" + c.Channel, ""
 	case models.ActionLaunch:
 		c, _ := models.ParseLaunchActionConfig(a.ActionConfig)
-		return c.Job + ":" + c.JobVersion, c.Queue, nil
+		return c.Job + ":" + c.JobVersion, c.Queue
 	}
-	return "", "", nil
+	return "", ""
 }
 
 func actionLabel(t string) string {
@@ -461,17 +458,16 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	name, queue, err := h.actionNames(ctx, a)
+	targets, err := h.actionTargetsOf(ctx, a)
 	if err != nil {
 		return err
 	}
+	name, queue := actionNames(a, targets)
 	action := actionLabel(a.ActionType) + " " + name
 	if queue != "" {
 		action += " on queue " + queue
 	}
-	if team, err := models.TeamByID(ctx, h.db, a.TeamID); err == nil {
-		action += " (team " + team.Name + ")"
-	}
+	action += " (team " + targets.Team + ")"
 	var items []models.RunItemWithQueue
 	if a.ActionType == models.ActionLaunch {
 		if items, err = models.RunItemsOfAutomation(ctx, h.db, a.ID); err != nil {

@@ -227,17 +227,28 @@ func AutomationByID(ctx context.Context, db *gorm.DB, id int64) (*Automation, er
 	return &a, nil
 }
 
-// AutomationListing is an automation with its last delivery's state.
+// AutomationListing is an automation with its last delivery's state and
+// the names its ids refer to, read in the listing's one query.
 type AutomationListing struct {
 	Automation
 	LastState string `gorm:"column:last_state"`
+	// TeamName is the team that owns the action's integration.
+	TeamName string `gorm:"column:team_name"`
+	// WebhookName is nil when the action has no webhook or it was deleted.
+	WebhookName *string `gorm:"column:webhook_name"`
+	// CollectionName is the collection the automation is narrowed to, if any.
+	CollectionName string `gorm:"column:collection_name"`
 }
 
 // ListAutomations lists the automations of a project (projectID) or of a
 // registry (registryID; collectionID narrows to those that apply to it).
 func ListAutomations(ctx context.Context, db *gorm.DB, projectID, registryID, collectionID *int64) ([]AutomationListing, error) {
 	q := db.WithContext(ctx).Table("automations AS a").Select(`a.*, COALESCE((SELECT d.state FROM deliveries d
-		WHERE d.automation_id = a.id ORDER BY d.id DESC LIMIT 1), '') AS last_state`)
+		WHERE d.automation_id = a.id ORDER BY d.id DESC LIMIT 1), '') AS last_state,
+		COALESCE(t.name, '') AS team_name, w.name AS webhook_name, COALESCE(c.name, '') AS collection_name`).
+		Joins("LEFT JOIN teams t ON t.id = a.team_id").
+		Joins("LEFT JOIN webhooks w ON w.id = a.webhook_id").
+		Joins("LEFT JOIN artifact_collections c ON c.id = a.collection_id")
 	switch {
 	case projectID != nil:
 		q = q.Where("a.project_id = ?", *projectID)

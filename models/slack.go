@@ -139,6 +139,23 @@ func SlackIntegrationByID(ctx context.Context, db *gorm.DB, id int64) (*SlackInt
 	return &out[0], nil
 }
 
+// SlackIntegrationsByID loads the integrations with the given ids (of any
+// team), by id; ids not found are absent.
+func SlackIntegrationsByID(ctx context.Context, db *gorm.DB, ids []int64) (map[int64]*SlackIntegration, error) {
+	out := make(map[int64]*SlackIntegration, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var list []SlackIntegration
+	if err := slackIntegrations(db.WithContext(ctx)).Where("s.id IN ?", ids).Scan(&list).Error; err != nil {
+		return nil, fmt.Errorf("load %d slack integrations: %w", len(ids), err)
+	}
+	for i := range list {
+		out[list[i].ID] = &list[i]
+	}
+	return out, nil
+}
+
 // SlackWorkspacesOf lists the workspaces a team has connected, by name.
 func SlackWorkspacesOf(ctx context.Context, db *gorm.DB, teamID int64) ([]SlackWorkspace, error) {
 	all, err := SlackIntegrationsOf(ctx, db, teamID)

@@ -13,12 +13,15 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/web"
 	"github.com/automations-dev/automations/web/webtest"
+
+	"gorm.io/gorm/logger"
 )
 
 // received is one request a test receiver got.
@@ -484,4 +487,88 @@ func TestWizardListsOnlyWritableTeamsIntegrations(t *testing.T) {
 
 func modelsUser(app *webtest.App, email string) (*models.User, error) {
 	return models.UserByEmail(context.Background(), app.DB, email)
+}
+
+// statementCounter is a gorm logger that counts the statements run.
+type statementCounter struct {
+	logger.Interface
+	n atomic.Int64
+}
+
+func (c *statementCounter) Trace(ctx context.Context, begin time.Time, fc func() (string, int64), err error) {
+	c.n.Add(1)
+	c.Interface.Trace(ctx, begin, fc, err)
+}
+
+// The automation lists read the names they show with the listing, not one
+// query per row: the statement count does not grow with the automations.
+func TestAutomationListsReadAFixedNumberOfStatements(t *testing.T) {
+	f := newAutomationFixture(t, nil, webtest.WithoutWorker())
+	f.must(t, http.StatusCreated, "POST", "/api/v1/registries", map[string]any{"name": "models"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "resnet", "type": "model"})
+	counter := &statementCounter{Interface: f.app.DB.Config.Logger}
+	f.app.DB.Config.Logger = counter // no request has run yet: nothing reads it concurrently
+	session := f.app.SignInHTTP(t, "admin@example.com")
+	pages := []string{"/api/v1/automations?project=ml/mnist", "/api/v1/automations?registry=models", "/api/v1/automations",
+		"/projects/ml/mnist/automations", "/registries/models/automations"}
+	statements := func() []int64 {
+		out := make([]int64, len(pages))
+		for i, p := range pages {
+			before := counter.n.Load()
+			var status int
+			if strings.HasPrefix(p, "/api/") {
+				status, _ = f.app.APIRaw(t, f.key, "GET", p, nil)
+			} else {
+				status, _ = session.Get(t, p)
+			}
+			if status != http.StatusOK {
+				t.Fatalf("GET %s: status %d", p, status)
+			}
+			out[i] = counter.n.Load() - before
+		}
+		return out
+	}
+	create := func(i int) {
+		scope := map[string]any{"type": "project", "project": "ml/mnist"}
+		event := "CREATE_ARTIFACT"
+		switch i % 3 {
+		case 1:
+			scope["collection"] = "resnet"
+		case 2:
+			scope, event = map[string]any{"type": "registry", "registry": "models"}, "LINK_ARTIFACT"
+		}
+		f.must(t, http.StatusCreated, "POST", "/api/v1/automations", map[string]any{
+			"name": fmt.Sprintf("a%d", i), "scope": scope, "event": map[string]any{"type": event},
+			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": `{}`},
+		})
+	}
+	for i := range 3 {
+		create(i)
+	}
+	few := statements()
+	for i := 3; i < 12; i++ {
+		create(i)
+	}
+	many := statements()
+	for i, p := range pages {
+		if few[i] == 0 || many[i] != few[i] {
+			t.Errorf("GET %s: %d statements with 3 automations, %d with 12; want the same, more than 0", p, few[i], many[i])
+		}
+	}
+	// The collection filter's name comes with the listing.
+	_, out := f.app.API(t, f.key, "GET", "/api/v1/automations?project=ml/mnist", nil)
+	list, _ := out["automations"].([]any)
+	filtered := 0
+	for _, a := range list {
+		scope := a.(map[string]any)["scope"].(map[string]any)
+		if scope["collection"] == "resnet" {
+			filtered++
+		}
+		if action := a.(map[string]any)["action"].(map[string]any); action["webhook"] != "ci" || action["team"] != "ml" {
+			t.Errorf("listed action = %v, want webhook ci of team ml", action)
+		}
+	}
+	if len(list) != 8 || filtered != 4 {
+		t.Errorf("listed %d project automations, %d filtered on resnet; want 8 and 4", len(list), filtered)
+	}
 }
