@@ -444,6 +444,10 @@ func TestSlackChannelNamedWithItsWorkspaceWhenAmbiguous(t *testing.T) {
 	if got := a["action"].(map[string]any)["channel"]; got != "Other Corp/#general" {
 		t.Fatalf("channel shown as %v", got)
 	}
+	listed := af.must(t, http.StatusOK, "GET", "/api/v1/automations?project=ml/vision", nil)["automations"].([]any)
+	if len(listed) != 1 || listed[0].(map[string]any)["action"].(map[string]any)["channel"] != "Other Corp/#general" {
+		t.Fatalf("listed as %v", listed)
+	}
 	var cfg models.SlackActionConfig
 	auto, err := models.AutomationByID(context.Background(), f.app.DB, int64(a["id"].(float64)))
 	if err != nil {
