@@ -571,4 +571,18 @@ func TestAutomationListsReadAFixedNumberOfStatements(t *testing.T) {
 	if len(list) != 8 || filtered != 4 {
 		t.Errorf("listed %d project automations, %d filtered on resnet; want 8 and 4", len(list), filtered)
 	}
+	// Registry-wide automations listed under one collection keep their own scope.
+	_, v := f.app.API(t, f.key, "GET", "/api/v1/projects/ml/mnist/artifacts/resnet/versions", nil)
+	id := v["versions"].([]any)[0].(map[string]any)["id"]
+	f.must(t, http.StatusCreated, "POST", fmt.Sprintf("/api/v1/artifacts/%v/links", id), map[string]any{"registry": "models", "collection": "classifier"})
+	_, out = f.app.API(t, f.key, "GET", "/api/v1/automations?registry=models&collection=classifier", nil)
+	list, _ = out["automations"].([]any)
+	for _, a := range list {
+		if scope := a.(map[string]any)["scope"].(map[string]any); scope["type"] != "registry" || scope["collection"] != nil {
+			t.Errorf("registry-wide automation listed under classifier with scope %v", scope)
+		}
+	}
+	if len(list) != 4 {
+		t.Errorf("listed %d automations under classifier, want the 4 registry-wide ones", len(list))
+	}
 }
