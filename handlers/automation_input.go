@@ -135,24 +135,22 @@ func (h *Handler) actionTargetsOf(ctx context.Context, a *models.Automation) (ac
 // listingTargets are the action targets of listed automations: the names
 // came with the listing; Slack channels are read in one query.
 func (h *Handler) listingTargets(ctx context.Context, list []models.AutomationListing) ([]actionTargets, error) {
-	var slackIDs []int64
-	for _, a := range list {
+	slackIDs := make([]int64, len(list)) // by row; 0: not a Slack action
+	var toRead []int64
+	for i, a := range list {
 		if a.ActionType == models.ActionSlack {
 			c, _ := models.ParseSlackActionConfig(a.ActionConfig)
-			slackIDs = append(slackIDs, c.IntegrationID)
+			slackIDs[i] = c.IntegrationID
+			toRead = append(toRead, c.IntegrationID)
 		}
 	}
-	slack, err := models.SlackIntegrationsByID(ctx, h.db, slackIDs)
+	slack, err := models.SlackIntegrationsByID(ctx, h.db, toRead)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]actionTargets, len(list))
 	for i, a := range list {
-		out[i] = actionTargets{Team: a.TeamName, Webhook: a.WebhookName}
-		if a.ActionType == models.ActionSlack {
-			c, _ := models.ParseSlackActionConfig(a.ActionConfig)
-			out[i].Slack = slack[c.IntegrationID]
-		}
+		out[i] = actionTargets{Team: a.TeamName, Webhook: a.WebhookName, Slack: slack[slackIDs[i]]}
 	}
 	return out, nil
 }
