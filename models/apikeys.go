@@ -69,7 +69,7 @@ func UserByAPIKey(ctx context.Context, db *gorm.DB, key string) (*User, error) {
 	err := db.WithContext(ctx).Table("api_keys AS k").
 		Select("u.*, k.id AS key_id, k.last_used_at AS key_last_used_at").
 		Joins("JOIN users u ON u.id = k.user_id").
-		Where("k.key_hash = ? AND k.revoked_at IS NULL", hashAPIKey(key)).Limit(1).Scan(&rows).Error
+		Where("k.key_hash = ? AND k.revoked_at IS NULL AND u.state = ?", hashAPIKey(key), UserActive).Limit(1).Scan(&rows).Error
 	if err != nil {
 		return nil, fmt.Errorf("api key: %w", err)
 	}

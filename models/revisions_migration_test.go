@@ -25,8 +25,6 @@ func TestRevisionsMigrationKeepsWhatDeliveriesWereQueuedWith(t *testing.T) {
 	if err := migrations.To(ctx, sqlDB, dialect, 6); err != nil {
 		t.Fatal(err)
 	}
-	alice := modeltest.User(t, db, "alice@example.com", false)
-	team := modeltest.Team(t, db, "ml", alice)
 	now := time.Now().UTC()
 	exec := func(q string, args ...any) {
 		t.Helper()
@@ -34,6 +32,10 @@ func TestRevisionsMigrationKeepsWhatDeliveriesWereQueuedWith(t *testing.T) {
 			t.Fatalf("%s: %v", q, err)
 		}
 	}
+	// Rows written as the schema of version 6 has them (later columns absent).
+	alice, team := struct{ ID int64 }{7}, struct{ ID int64 }{3}
+	exec(`INSERT INTO users (id, email, username, password_hash, created_at, updated_at) VALUES (?, 'alice@example.com', 'alice', 'x', ?, ?)`, alice.ID, now, now)
+	exec(`INSERT INTO teams (id, name, created_at) VALUES (?, 'ml', ?)`, team.ID, now)
 	exec(`INSERT INTO automations (id, name, scope_type, project_id, event_type, action_type, team_id, payload, action_config, created_by, created_at, updated_at)
 VALUES (41, 'edited', 'project', 1, 'CREATE_ARTIFACT', 'webhook', ?, '{"v": "current"}', '{}', ?, ?, ?)`, team.ID, alice.ID, now, now)
 	delivery := func(uid string, automationID any, template, config string) {

@@ -21,9 +21,29 @@ type User struct {
 	Username     string    `gorm:"column:username"`
 	PasswordHash string    `gorm:"column:password_hash"`
 	SiteAdmin    bool      `gorm:"column:site_admin"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
-	UpdatedAt    time.Time `gorm:"column:updated_at"`
+	State        UserState `gorm:"column:state"`
+	// ServiceTeamID is the owning team of a service account; nil for people.
+	ServiceTeamID *int64    `gorm:"column:service_team_id"`
+	CreatedAt     time.Time `gorm:"column:created_at"`
+	UpdatedAt     time.Time `gorm:"column:updated_at"`
 }
+
+// UserState is where an account is in its life (DESIGN.md §13).
+type UserState string
+
+// User states: invited users have no password yet; deactivated users can
+// neither sign in nor use their API keys, and their sessions are gone.
+const (
+	UserActive      UserState = "active"
+	UserInvited     UserState = "invited"
+	UserDeactivated UserState = "deactivated"
+)
+
+// Active reports whether the account may sign in and use its API keys.
+func (u *User) Active() bool { return u.State == UserActive }
+
+// IsServiceAccount reports whether the account belongs to a team, not a person.
+func (u *User) IsServiceAccount() bool { return u.ServiceTeamID != nil }
 
 // TableName maps User to its table.
 func (User) TableName() string { return "users" }
@@ -75,6 +95,7 @@ func CreateUser(ctx context.Context, db *gorm.DB, in NewUser) (*User, error) {
 		Username:     strings.Trim(username, "-"),
 		PasswordHash: string(hash),
 		SiteAdmin:    in.SiteAdmin,
+		State:        UserActive,
 	}
 	if err := db.WithContext(ctx).Create(u).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
@@ -122,6 +143,11 @@ func Authenticate(ctx context.Context, db *gorm.DB, email, password string) (*Us
 		return nil, err
 	}
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
+		return nil, ErrBadCredentials
+	}
+	// Checked after the hash so that timing does not tell which accounts
+	// are deactivated; invited accounts have no password to match.
+	if !u.Active() || u.IsServiceAccount() {
 		return nil, ErrBadCredentials
 	}
 	return u, nil

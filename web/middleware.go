@@ -45,7 +45,7 @@ func (s *Server) loadSessionUser(next echo.HandlerFunc) echo.HandlerFunc {
 			if err != nil && !errors.Is(err, models.ErrNotFound) {
 				return err
 			}
-			if u != nil {
+			if u != nil && u.Active() {
 				handlers.SetUser(c, u)
 			}
 		}
