@@ -3,7 +3,13 @@
 // itself stays in models (every package reads it).
 package people
 
-import "time"
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"gorm.io/gorm"
+)
 
 // Session is one signed-in browser. The cookie carries a random token; only
 // its SHA-256 (TokenHash) is stored, so a copy of the table signs no one in.
@@ -34,3 +40,12 @@ type Invitation struct {
 
 // TableName maps Invitation to its table.
 func (Invitation) TableName() string { return "invitations" }
+
+// DeleteUserSessions signs a user out everywhere: password changes and
+// resets, deactivation and "sign out everywhere" call it.
+func DeleteUserSessions(ctx context.Context, db *gorm.DB, userID int64) error {
+	if err := db.WithContext(ctx).Where("user_id = ?", userID).Delete(&Session{}).Error; err != nil {
+		return fmt.Errorf("delete sessions of user %d: %w", userID, err)
+	}
+	return nil
+}
