@@ -45,8 +45,9 @@ type Config struct {
 	// OIDCAllowedDomains are the email domains whose unknown users single
 	// sign-on creates; anyone else needs an account or an invitation first.
 	OIDCAllowedDomains []string `env:"OIDC_ALLOWED_DOMAINS" envSeparator:","`
-	// PasswordLogin false leaves single sign-on as the only way in.
-	PasswordLogin bool `env:"PASSWORD_LOGIN" envDefault:"true"`
+	// PasswordLogin (PASSWORD_LOGIN=false) can leave single sign-on as the
+	// only way in; on unless turned off, also in a Config built in code.
+	PasswordLogin Switch `env:"PASSWORD_LOGIN"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
 	// WorkerLease is how long a worker holds a delivery it claimed; if it

@@ -3,10 +3,35 @@ package web
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/automations-dev/automations/handlers"
 )
+
+// Switch is an on/off setting that is on unless set to false; its zero
+// value is on.
+type Switch struct{ off bool }
+
+// SwitchedOff is a Switch set to false.
+var SwitchedOff = Switch{off: true}
+
+// On reports whether the setting is on.
+func (s Switch) On() bool { return !s.off }
+
+// UnmarshalText reads true/false (and 1/0, as strconv.ParseBool); empty is on.
+func (s *Switch) UnmarshalText(b []byte) error {
+	if len(b) == 0 {
+		*s = Switch{}
+		return nil
+	}
+	on, err := strconv.ParseBool(string(b))
+	if err != nil {
+		return fmt.Errorf("want true or false, not %q", b)
+	}
+	*s = Switch{off: !on}
+	return nil
+}
 
 // OIDCConfigured reports whether single sign-on is on: OIDC_ISSUER_URL,
 // OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are all set.
@@ -30,7 +55,7 @@ func (c Config) checkSignIn() error {
 	if len(missing) > 0 && len(missing) < 3 {
 		return fmt.Errorf("single sign-on needs OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET together; missing %s", strings.Join(missing, ", "))
 	}
-	if !c.PasswordLogin && !c.OIDCConfigured() {
+	if !c.PasswordLogin.On() && !c.OIDCConfigured() {
 		return errors.New("PASSWORD_LOGIN=false needs single sign-on: set OIDC_ISSUER_URL, OIDC_CLIENT_ID and OIDC_CLIENT_SECRET, or leave password sign-in on")
 	}
 	return nil

@@ -77,7 +77,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 
 		// Single sign-on (OIDC_*) and whether passwords still sign in.
 		OIDC:          oidcDeps(cfg, keys),
-		PasswordLogin: cfg.PasswordLogin,
+		PasswordLogin: cfg.PasswordLogin.On(),
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)

@@ -351,7 +351,7 @@ func TestSSORefusesDeactivatedAndUnverified(t *testing.T) {
 
 func TestPasswordLoginOffLeavesOnlySSO(t *testing.T) {
 	m := startOIDC(t)
-	app := webtest.Start(t, withOIDC(m), webtest.WithConfig(func(c *web.Config) { c.PasswordLogin = false }))
+	app := webtest.Start(t, withOIDC(m), webtest.WithConfig(func(c *web.Config) { c.PasswordLogin = web.SwitchedOff }))
 	app.User(t, "ada@example.com", false)
 
 	// HTTP: the right password changes nothing.
@@ -452,8 +452,8 @@ func TestSignInSettingsAreCheckedAtStart(t *testing.T) {
 			}
 			cfg, err := web.LoadConfig()
 			if tc.want == "" {
-				if err != nil || cfg.PasswordLogin || !cfg.OIDCConfigured() {
-					t.Fatalf("LoadConfig: %v (password login %v, SSO %v)", err, cfg.PasswordLogin, cfg.OIDCConfigured())
+				if err != nil || cfg.PasswordLogin.On() || !cfg.OIDCConfigured() {
+					t.Fatalf("LoadConfig: %v (password login %v, SSO %v)", err, cfg.PasswordLogin.On(), cfg.OIDCConfigured())
 				}
 				return
 			}
@@ -461,5 +461,22 @@ func TestSignInSettingsAreCheckedAtStart(t *testing.T) {
 				t.Fatalf("LoadConfig: %v, want an error saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+func TestPasswordLoginSettingValues(t *testing.T) {
+	for _, tc := range []struct {
+		value  string
+		wantOn bool
+		bad    bool
+	}{{"", true, false}, {"true", true, false}, {"1", true, false}, {"false", false, false}, {"FALSE", false, false}, {"no", false, true}} {
+		var s web.Switch
+		err := s.UnmarshalText([]byte(tc.value))
+		if (err != nil) != tc.bad || (!tc.bad && s.On() != tc.wantOn) {
+			t.Fatalf("PASSWORD_LOGIN=%q: on %v, err %v; want on %v, error %v", tc.value, s.On(), err, tc.wantOn, tc.bad)
+		}
+	}
+	if !(web.Config{}).PasswordLogin.On() {
+		t.Fatal("a Config built in code has password sign-in off")
 	}
 }

@@ -66,7 +66,6 @@ func Start(t testing.TB, opts ...Option) *App {
 		WorkerConcurrency: 4,
 		ShutdownTimeout:   5 * time.Second,
 		SlackAPIURL:       "http://127.0.0.1:1",
-		PasswordLogin:     true,
 	}
 	for _, o := range opts {
 		o(&cfg)
