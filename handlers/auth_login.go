@@ -17,12 +17,15 @@ func (h *Handler) LoginPage(c echo.Context) error {
 	if CurrentUser(c) != nil {
 		return c.Redirect(http.StatusSeeOther, safeNext(c.QueryParam("next")))
 	}
-	return h.Render(c, http.StatusOK, views.LoginPage(views.LoginProps{Form: views.NewForm(), Next: c.QueryParam("next")}))
+	return h.Render(c, http.StatusOK, views.LoginPage(h.signInChoices(views.LoginProps{Form: views.NewForm(), Next: c.QueryParam("next")})))
 }
 
 // Login checks the credentials, rate-limited per email and per client
 // address, and starts a fresh session.
 func (h *Handler) Login(c echo.Context) error {
+	if !h.passwordLogin {
+		return errPasswordLoginOff
+	}
 	email := models.NormalizeEmail(c.FormValue("email"))
 	next := c.FormValue("next")
 	form := views.Form{Values: map[string]string{"email": email}, Errors: map[string]string{}}
@@ -31,7 +34,7 @@ func (h *Handler) Login(c echo.Context) error {
 		if ok, wait := h.limiter.Allow(k); !ok {
 			c.Response().Header().Set("Retry-After", fmt.Sprint(wait))
 			msg := fmt.Sprintf("Too many failed sign-in attempts. Try again in %d minutes.", (wait+59)/60)
-			return h.Render(c, http.StatusTooManyRequests, views.LoginPage(views.LoginProps{Form: form, Error: msg, Next: next}))
+			return h.Render(c, http.StatusTooManyRequests, views.LoginPage(h.signInChoices(views.LoginProps{Form: form, Error: msg, Next: next})))
 		}
 	}
 	u, err := models.Authenticate(c.Request().Context(), h.db, email, c.FormValue("password"))
@@ -39,9 +42,9 @@ func (h *Handler) Login(c echo.Context) error {
 		for _, k := range keys {
 			h.limiter.Fail(k)
 		}
-		return h.Render(c, http.StatusUnauthorized, views.LoginPage(views.LoginProps{
+		return h.Render(c, http.StatusUnauthorized, views.LoginPage(h.signInChoices(views.LoginProps{
 			Form: form, Error: "Email or password is incorrect.", Next: next,
-		}))
+		})))
 	}
 	if err != nil {
 		return err

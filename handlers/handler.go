@@ -42,6 +42,10 @@ type Deps struct {
 	LaunchLease time.Duration
 	// Slack is the Slack app behind Connect Slack.
 	Slack SlackConfig
+	// OIDC is the single sign-on client; its zero value turns SSO off.
+	OIDC OIDCConfig
+	// PasswordLogin false refuses POST /login and hides the password form.
+	PasswordLogin bool
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -67,6 +71,9 @@ type Handler struct {
 	lease    time.Duration
 	slackApp SlackConfig
 	slack    *slackclient.Client
+	// oidc is nil when single sign-on is off.
+	oidc          *oidcClient
+	passwordLogin bool
 }
 
 // New builds the Handler.
@@ -83,6 +90,9 @@ func New(d Deps) *Handler {
 		lease:    d.LaunchLease,
 		slackApp: d.Slack,
 		slack:    slackclient.New(d.Slack.APIURL, nil),
+
+		oidc:          newOIDCClient(d.OIDC),
+		passwordLogin: d.PasswordLogin,
 	}
 }
 

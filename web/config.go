@@ -38,6 +38,17 @@ type Config struct {
 	SlackClientSecret string `env:"SLACK_CLIENT_SECRET"`
 	SlackAPIURL       string `env:"SLACK_API_URL" envDefault:"https://slack.com"`
 
+	// OpenID Connect single sign-on: on when all three are set (see OIDCConfigured).
+	OIDCIssuerURL    string `env:"OIDC_ISSUER_URL"`
+	OIDCClientID     string `env:"OIDC_CLIENT_ID"`
+	OIDCClientSecret string `env:"OIDC_CLIENT_SECRET"`
+	// OIDCAllowedDomains are the email domains whose unknown users single
+	// sign-on creates; anyone else needs an account or an invitation first.
+	OIDCAllowedDomains []string `env:"OIDC_ALLOWED_DOMAINS" envSeparator:","`
+	// PasswordLogin (PASSWORD_LOGIN=false) can leave single sign-on as the
+	// only way in; on unless turned off, also in a Config built in code.
+	PasswordLogin Switch `env:"PASSWORD_LOGIN"`
+
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
 	// WorkerLease is how long a worker holds a delivery it claimed; if it
 	// dies mid-attempt, another worker takes the delivery after this.
@@ -74,6 +85,9 @@ func LoadConfig() (Config, error) {
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.BaseURL == "" {
 		cfg.BaseURL = fmt.Sprintf("http://localhost:%d", cfg.Port)
+	}
+	if err := cfg.checkSignIn(); err != nil {
+		return Config{}, err
 	}
 	return cfg, nil
 }

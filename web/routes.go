@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	e.GET("/login", h.LoginPage)
 	e.POST("/login", h.Login)
 	e.POST("/logout", h.Logout)
+	// Single sign-on (404 unless OIDC_* are set); anyone may start one.
+	e.GET("/auth/oidc/login", h.OIDCLogin)
+	e.GET("/auth/oidc/callback", h.OIDCCallback)
 
 	// Screens: signed in through the session cookie.
 	ui := e.Group("", requireLogin)

@@ -33,6 +33,9 @@ type Server struct {
 // secrets keeper (SECRETS_KEEPER_URL, else keys.Encryption) and the webhook
 // sender (ALLOWED_TARGETS); Close releases them.
 func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) {
+	if err := cfg.checkSignIn(); err != nil {
+		return nil, err
+	}
 	snd, err := sender.New(sender.Config{AllowedTargets: cfg.AllowedTargets})
 	if err != nil {
 		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
@@ -71,6 +74,10 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		// LaunchLease is how long an agent holds a claimed run-queue item.
 		LaunchLease: lease,
 		Slack:       handlers.SlackConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, APIURL: cfg.SlackAPIURL},
+
+		// Single sign-on (OIDC_*) and whether passwords still sign in.
+		OIDC:          oidcDeps(cfg, keys),
+		PasswordLogin: cfg.PasswordLogin.On(),
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
