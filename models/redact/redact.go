@@ -34,8 +34,10 @@ import (
 	"strings"
 )
 
-// Marker replaces every secret value found.
-const Marker = "[redacted]"
+// Marker replaces every secret value found: the same mark request bodies
+// and headers show in a secret's place (payload.Redacted), so a page shows
+// one sign for "a secret was here".
+const Marker = "••••"
 
 // MinBase64Len is the shortest value (in bytes) whose base64 forms are
 // redacted; shorter values are redacted in their text forms only.
