@@ -172,7 +172,8 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 		URL: resolved.URL, Body: body, AccessToken: resolved.AccessToken, SigningSecret: resolved.SigningSecret,
 		DeliveryID: "test_" + rand.Text(), Timestamp: time.Now(),
 	}
-	redact := redactor(resolved)
+	red := redactor(resolved)
+	redact := red.String
 	result := views.WebhookTestResult{Request: &views.TestRequest{
 		Method: http.MethodPost, URL: redact(resolved.URL), Headers: sentHeaders(req), Body: redact(string(shown)),
 	}}
@@ -185,7 +186,7 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 		result.Response = &views.TestResponse{
 			Status: resp.Status, StatusText: http.StatusText(resp.Status),
 			Headers:   redactHeaders(resp.Headers, redact),
-			Body:      redact(strings.ToValidUTF8(string(resp.Body), "\uFFFD")),
+			Body:      strings.ToValidUTF8(redactBody(red, resp.Body, resp.Truncated), "\uFFFD"),
 			Truncated: resp.Truncated,
 		}
 	}
@@ -205,12 +206,21 @@ func sentHeaders(req sender.Request) []views.Header {
 // redactor removes every secret value the webhook holds, in every encoding
 // an endpoint may echo it in (models/redact): an endpoint that echoes the
 // request, or an error that quotes it, must not put a secret on the page.
-func redactor(r *models.ResolvedWebhook) func(string) string {
+func redactor(r *models.ResolvedWebhook) *redact.Redactor {
 	values := []string{r.AccessToken, r.SigningSecret}
 	for _, v := range r.Secrets {
 		values = append(values, v)
 	}
-	return redact.New(values...).String
+	return redact.New(values...)
+}
+
+// redactBody redacts a response body; one cut off at the cap may end
+// inside a value (see redact.Redactor.Truncated).
+func redactBody(r *redact.Redactor, body []byte, truncated bool) string {
+	if truncated {
+		return r.Truncated(string(body))
+	}
+	return r.String(string(body))
 }
 
 func redactHeaders(h http.Header, redact func(string) string) []views.Header {

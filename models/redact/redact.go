@@ -50,6 +50,7 @@ const minFragment = 4
 // redact nothing. It is safe for concurrent use.
 type Redactor struct {
 	replacer *strings.Replacer
+	needles  []string // longest first
 	empty    bool
 }
 
@@ -83,7 +84,25 @@ func New(values ...string) *Redactor {
 	for _, n := range needles {
 		pairs = append(pairs, n, Marker)
 	}
-	return &Redactor{replacer: strings.NewReplacer(pairs...)}
+	return &Redactor{replacer: strings.NewReplacer(pairs...), needles: needles}
+}
+
+// Truncated is String for text that was cut off at a size cap: the cut may
+// have fallen inside a value, so a tail of MinBase64Len bytes or more that
+// is the start of any form is replaced by Marker too.
+func (r *Redactor) Truncated(s string) string {
+	s = r.String(s)
+	if r == nil || r.empty {
+		return s
+	}
+	for _, n := range r.needles {
+		for l := min(len(n)-1, len(s)); l >= MinBase64Len; l-- {
+			if strings.HasSuffix(s, n[:l]) {
+				return s[:len(s)-l] + Marker
+			}
+		}
+	}
+	return s
 }
 
 // String returns s with every form of every value replaced by Marker.

@@ -151,3 +151,21 @@ func TestNilAndEmptyRedactorsChangeNothing(t *testing.T) {
 		}
 	}
 }
+
+// A response cut off at the cap inside a value keeps none of its start.
+func TestTruncatedTextLosesAValueCutInHalf(t *testing.T) {
+	const secret = "s3cr3t-token-value"
+	r := New(secret)
+	for cut := MinBase64Len; cut < len(secret); cut++ {
+		in := "echo: " + secret[:cut]
+		if got := r.Truncated(in); got != "echo: "+Marker {
+			t.Errorf("cut at %d: %q", cut, got)
+		}
+	}
+	if got := r.Truncated("echo: s3c"); got != "echo: s3c" {
+		t.Errorf("a 3-byte tail is kept (too short to tell from chance): %q", got)
+	}
+	if got := r.Truncated("echo: " + secret + " and more"); got != "echo: "+Marker+" and more" {
+		t.Errorf("got %q", got)
+	}
+}
