@@ -265,7 +265,7 @@ func (h *Handler) APIAutomationDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := models.DeliveriesOfAutomation(c.Request().Context(), h.db, a.ID, deliveryHistoryLimit)
+	ds, _, err := h.visibleHistory(c.Request().Context(), CurrentUser(c), a)
 	if err != nil {
 		return err
 	}
@@ -275,11 +275,15 @@ func (h *Handler) APIAutomationDeliveries(c echo.Context) error {
 // APIRedeliver is POST /api/v1/deliveries/:id/redeliver (the delivery's
 // public id): queue a finished delivery for a new attempt.
 func (h *Handler) APIRedeliver(c echo.Context) error {
-	d, _, _, err := h.redeliver(c)
+	d, a, _, err := h.redeliver(c)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusAccepted, d)
+	detail, err := h.deliveryDetail(c.Request().Context(), CurrentUser(c), a)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusAccepted, models.VisibleDelivery(detail, *d))
 }
 
 // redeliver checks that the caller administers the delivery's automation

@@ -310,7 +310,10 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		return err
 	}
 	var writable []models.Team
+	// Webhook URLs are for the owning team's admins only (DESIGN.md §13).
+	seesURLs := map[int64]bool{}
 	for _, t := range teams {
+		seesURLs[t.ID] = models.DeliveryDetailFor(u, t.Role) == models.DeliveryFull
 		if models.CanWrite(u, t.Role) {
 			writable = append(writable, t.Team)
 			p.Teams = append(p.Teams, views.Option{Value: t.Name, Label: t.Name})
@@ -328,7 +331,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			return err
 		}
 		for _, wh := range hooks {
-			p.Webhooks = append(p.Webhooks, views.Option{Value: wh.Name, Label: wh.Name + " (" + wh.URL + ")"})
+			label := wh.Name
+			if seesURLs[team.ID] {
+				label += " (" + wh.URL + ")"
+			}
+			p.Webhooks = append(p.Webhooks, views.Option{Value: wh.Name, Label: label})
 		}
 		slacks, err := models.SlackIntegrationsOf(ctx, h.db, team.ID)
 		if err != nil {
@@ -454,7 +461,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, err := models.DeliveriesOfAutomation(ctx, h.db, a.ID, deliveryHistoryLimit)
+	ds, detail, err := h.visibleHistory(ctx, u, a)
 	if err != nil {
 		return err
 	}
@@ -476,7 +483,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	}
 	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
-		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, RunItems: items,
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
 	}))
 }
 
@@ -491,11 +498,12 @@ func (h *Handler) AutomationDeliveries(c echo.Context) error {
 }
 
 func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *automationScope) error {
-	ds, err := models.DeliveriesOfAutomation(c.Request().Context(), h.db, a.ID, deliveryHistoryLimit)
+	u := CurrentUser(c)
+	ds, detail, err := h.visibleHistory(c.Request().Context(), u, a)
 	if err != nil {
 		return err
 	}
-	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(CurrentUser(c))))
+	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(u), detail))
 }
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.

@@ -17,6 +17,7 @@ import (
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/redact"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -171,9 +172,10 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 		URL: resolved.URL, Body: body, AccessToken: resolved.AccessToken, SigningSecret: resolved.SigningSecret,
 		DeliveryID: "test_" + rand.Text(), Timestamp: time.Now(),
 	}
-	redact := redactor(resolved)
+	red := redactor(resolved)
+	redact := red.String
 	result := views.WebhookTestResult{Request: &views.TestRequest{
-		Method: http.MethodPost, URL: resolved.URL, Headers: sentHeaders(req), Body: string(shown),
+		Method: http.MethodPost, URL: redact(resolved.URL), Headers: sentHeaders(req), Body: redact(string(shown)),
 	}}
 	resp, sendErr := h.sender.Send(ctx, req)
 	result.Duration = resp.Duration.Milliseconds()
@@ -184,7 +186,7 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 		result.Response = &views.TestResponse{
 			Status: resp.Status, StatusText: http.StatusText(resp.Status),
 			Headers:   redactHeaders(resp.Headers, redact),
-			Body:      redact(strings.ToValidUTF8(string(resp.Body), "\uFFFD")),
+			Body:      strings.ToValidUTF8(redactBody(red, resp.Body, resp.Truncated), "\uFFFD"),
 			Truncated: resp.Truncated,
 		}
 	}
@@ -201,35 +203,24 @@ func sentHeaders(req sender.Request) []views.Header {
 	return hs
 }
 
-// redactor replaces every secret value the webhook holds, as written and
-// as JSON escapes it, with ••••: an endpoint that echoes the request (or an
-// error that quotes it) must not put a secret on the page.
-func redactor(r *models.ResolvedWebhook) func(string) string {
-	var values []string
-	add := func(v string) {
-		if v == "" {
-			return
-		}
-		values = append(values, v)
-		if quoted, err := json.Marshal(v); err == nil {
-			if inner := string(quoted[1 : len(quoted)-1]); inner != v {
-				values = append(values, inner)
-			}
-		}
-	}
-	add(r.AccessToken)
-	add(r.SigningSecret)
+// redactor removes every secret value the webhook holds, in every encoding
+// an endpoint may echo it in (models/redact): an endpoint that echoes the
+// request, or an error that quotes it, must not put a secret on the page.
+func redactor(r *models.ResolvedWebhook) *redact.Redactor {
+	values := []string{r.AccessToken, r.SigningSecret}
 	for _, v := range r.Secrets {
-		add(v)
+		values = append(values, v)
 	}
-	// Longest first, so a secret that contains another is replaced whole.
-	slices.SortFunc(values, func(a, b string) int { return len(b) - len(a) })
-	return func(s string) string {
-		for _, v := range values {
-			s = strings.ReplaceAll(s, v, payload.Redacted)
-		}
-		return s
+	return redact.New(values...)
+}
+
+// redactBody redacts a response body; one cut off at the cap may end
+// inside a value (see redact.Redactor.Truncated).
+func redactBody(r *redact.Redactor, body []byte, truncated bool) string {
+	if truncated {
+		return r.Truncated(string(body))
 	}
+	return r.String(string(body))
 }
 
 func redactHeaders(h http.Header, redact func(string) string) []views.Header {
@@ -241,7 +232,7 @@ func redactHeaders(h http.Header, redact func(string) string) []views.Header {
 	var out []views.Header
 	for _, name := range names {
 		for _, v := range h[name] {
-			out = append(out, views.Header{Name: name, Value: redact(v)})
+			out = append(out, views.Header{Name: redact(name), Value: redact(v)})
 		}
 	}
 	return out

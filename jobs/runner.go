@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/redact"
 )
 
 // Outcome is what an action reports for one attempt.
@@ -23,6 +24,9 @@ type Outcome struct {
 	Permanent bool
 	// RetryAfter is the receiver's requested wait, if it sent one.
 	RetryAfter time.Duration
+	// Redactor knows the secret values the attempt used; the runner
+	// removes them from the attempt, error included, before it is stored.
+	Redactor *redact.Redactor
 }
 
 // Action performs one kind of delivery (webhook, Slack, launch).
@@ -260,6 +264,7 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 			res.State, res.NextAttemptAt = models.DeliveryRetrying, next
 		}
 	}
+	res.Attempt.Redact(out.Redactor)
 	return res
 }
 

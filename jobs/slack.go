@@ -15,6 +15,7 @@ import (
 	"github.com/automations-dev/automations/jobs/slackclient"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/redact"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
@@ -74,6 +75,7 @@ func (a *SlackAction) Perform(ctx context.Context, d *models.Delivery) Outcome {
 		out.Err = fmt.Errorf("read the bot token: %w", err)
 		return out
 	}
+	out.Redactor = redact.New(token)
 	ex, err := client.PostMessage(ctx, token, msg)
 	out.Attempt.DurationMS = ex.Duration.Milliseconds()
 	if ex.Status != 0 {

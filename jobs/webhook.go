@@ -15,6 +15,7 @@ import (
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/redact"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
@@ -29,7 +30,7 @@ type WebhookAction struct {
 	// Events never change once written; webhooks and their secrets may,
 	// so they are kept only for a second (a rotation applies within it).
 	events    *cache[int64, payload.Vars] // the event's variables, automation_name unset
-	webhooks  *cache[[2]int64, *models.ResolvedWebhook]
+	webhooks  *cache[[2]int64, resolvedWebhook]
 	templates *cache[int64, *payload.Compiled] // by automation revision, which never changes
 }
 
@@ -38,7 +39,7 @@ func NewWebhookAction(db *gorm.DB, secrets *secretbox.Box, s *sender.Sender) *We
 	return &WebhookAction{
 		DB: db, Secrets: secrets, Sender: s,
 		events:    newCache[int64, payload.Vars](time.Hour, 4096),
-		webhooks:  newCache[[2]int64, *models.ResolvedWebhook](time.Second, 1024),
+		webhooks:  newCache[[2]int64, resolvedWebhook](time.Second, 1024),
 		templates: newCache[int64, *payload.Compiled](time.Hour, 4096),
 	}
 }
@@ -59,9 +60,14 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
 	}
-	wh, err := a.webhooks.get([2]int64{d.TeamID, *d.WebhookID}, func() (*models.ResolvedWebhook, error) {
-		return models.ResolveWebhook(ctx, a.DB, a.Secrets, d.TeamID, *d.WebhookID)
+	cached, err := a.webhooks.get([2]int64{d.TeamID, *d.WebhookID}, func() (resolvedWebhook, error) {
+		wh, err := models.ResolveWebhook(ctx, a.DB, a.Secrets, d.TeamID, *d.WebhookID)
+		if err != nil {
+			return resolvedWebhook{}, err
+		}
+		return resolvedWebhook{wh, webhookRedactor(wh)}, nil
 	})
+	wh := cached.ResolvedWebhook
 	if errors.Is(err, models.ErrNotFound) {
 		return Outcome{Err: errors.New("the webhook was deleted"), Permanent: true}
 	}
@@ -70,6 +76,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 	}
 	vars.AutomationName = d.AutomationName // vars is a copy; its metadata map is only read
 	out.Attempt = models.DeliveryAttempt{RequestURL: wh.URL}
+	out.Redactor = cached.redactor
 	tpl, err := a.templates.get(d.RevisionID, func() (*payload.Compiled, error) { return payload.Compile(d.PayloadTemplate) })
 	if err != nil {
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
@@ -113,6 +120,23 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		out.RetryAfter = parseRetryAfter(resp.Headers.Get("Retry-After"), time.Now())
 	}
 	return out
+}
+
+// resolvedWebhook is a webhook ready to send and its redactor, built once
+// per cache entry (it is hundreds of encoded forms per secret).
+type resolvedWebhook struct {
+	*models.ResolvedWebhook
+	redactor *redact.Redactor
+}
+
+// webhookRedactor removes every secret value a webhook's request may carry:
+// access token, signing secret and granted secrets.
+func webhookRedactor(wh *models.ResolvedWebhook) *redact.Redactor {
+	values := []string{wh.AccessToken, wh.SigningSecret}
+	for _, v := range wh.Secrets {
+		values = append(values, v)
+	}
+	return redact.New(values...)
 }
 
 // shownHeaders is what history keeps of the headers sent: the access

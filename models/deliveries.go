@@ -48,9 +48,11 @@ type Delivery struct {
 	LeasedBy        string        `gorm:"column:leased_by" json:"-"`
 	LastStatus      *int          `gorm:"column:last_status" json:"last_status"`
 	LastError       string        `gorm:"column:last_error" json:"last_error"`
-	CreatedAt       time.Time     `gorm:"column:created_at" json:"created_at"`
-	UpdatedAt       time.Time     `gorm:"column:updated_at" json:"updated_at"`
-	CompletedAt     *time.Time    `gorm:"column:completed_at" json:"completed_at"`
+	// LastErrorClass is set by VisibleDelivery.
+	LastErrorClass string     `gorm:"-" json:"last_error_class"`
+	CreatedAt      time.Time  `gorm:"column:created_at" json:"created_at"`
+	UpdatedAt      time.Time  `gorm:"column:updated_at" json:"updated_at"`
+	CompletedAt    *time.Time `gorm:"column:completed_at" json:"completed_at"`
 }
 
 // TableName maps Delivery to its table.
@@ -77,21 +79,23 @@ func (AutomationRevision) TableName() string { return "automation_revisions" }
 // DeliveryAttempt is the record of one try: the request as sent (secrets
 // redacted) and the response or error.
 type DeliveryAttempt struct {
-	ID                int64      `gorm:"column:id;primaryKey" json:"-"`
-	DeliveryID        int64      `gorm:"column:delivery_id" json:"-"`
-	Number            int        `gorm:"column:number" json:"number"`
-	StartedAt         time.Time  `gorm:"column:started_at" json:"started_at"`
-	DurationMS        int64      `gorm:"column:duration_ms" json:"duration_ms"`
-	RequestURL        string     `gorm:"column:request_url" json:"request_url"`
-	RequestHeaders    string     `gorm:"column:request_headers" json:"request_headers"`
-	RequestBody       string     `gorm:"column:request_body" json:"request_body"`
-	ResponseStatus    *int       `gorm:"column:response_status" json:"response_status"`
-	ResponseHeaders   string     `gorm:"column:response_headers" json:"response_headers"`
-	ResponseBody      string     `gorm:"column:response_body" json:"response_body"`
-	ResponseTruncated bool       `gorm:"column:response_truncated" json:"response_truncated"`
-	Error             string     `gorm:"column:error" json:"error"`
-	Outcome           string     `gorm:"column:outcome" json:"outcome"`
-	NextAttemptAt     *time.Time `gorm:"column:next_attempt_at" json:"next_attempt_at"`
+	ID                int64     `gorm:"column:id;primaryKey" json:"-"`
+	DeliveryID        int64     `gorm:"column:delivery_id" json:"-"`
+	Number            int       `gorm:"column:number" json:"number"`
+	StartedAt         time.Time `gorm:"column:started_at" json:"started_at"`
+	DurationMS        int64     `gorm:"column:duration_ms" json:"duration_ms"`
+	RequestURL        string    `gorm:"column:request_url" json:"request_url"`
+	RequestHeaders    string    `gorm:"column:request_headers" json:"request_headers"`
+	RequestBody       string    `gorm:"column:request_body" json:"request_body"`
+	ResponseStatus    *int      `gorm:"column:response_status" json:"response_status"`
+	ResponseHeaders   string    `gorm:"column:response_headers" json:"response_headers"`
+	ResponseBody      string    `gorm:"column:response_body" json:"response_body"`
+	ResponseTruncated bool      `gorm:"column:response_truncated" json:"response_truncated"`
+	Error             string    `gorm:"column:error" json:"error"`
+	// ErrorClass is set by VisibleDeliveries.
+	ErrorClass    string     `gorm:"-" json:"error_class"`
+	Outcome       string     `gorm:"column:outcome" json:"outcome"`
+	NextAttemptAt *time.Time `gorm:"column:next_attempt_at" json:"next_attempt_at"`
 }
 
 // TableName maps DeliveryAttempt to its table.

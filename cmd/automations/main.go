@@ -69,7 +69,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "worker":
 		err = worker(ctx, cfg, log)
 	case "migrate":
-		err = migrate(ctx, cfg, stdout)
+		err = migrate(ctx, cfg, log, stdout)
 	case "admin":
 		err = admin(ctx, cfg, args[1:], stdout)
 	case "agent":
@@ -123,7 +123,7 @@ func closeDB(db *gorm.DB) {
 	}
 }
 
-func migrate(ctx context.Context, cfg web.Config, stdout io.Writer) error {
+func migrate(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writer) error {
 	db, err := models.Open(ctx, cfg.DatabaseURL, cfg.DataDir)
 	if err != nil {
 		return err
@@ -131,6 +131,9 @@ func migrate(ctx context.Context, cfg web.Config, stdout io.Writer) error {
 	defer closeDB(db)
 	n, err := models.Migrate(ctx, db)
 	if err != nil {
+		return err
+	}
+	if err := web.RedactStoredAttempts(ctx, cfg, db, log); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "applied %d migration(s) on %s\n", n, models.Dialect(db))
@@ -153,6 +156,9 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 		return err
 	}
 	defer closeDB(db)
+	if err := web.RedactStoredAttempts(ctx, cfg, db, log); err != nil {
+		return err
+	}
 	if n, err := models.CountUsers(ctx, db); err == nil && n == 0 {
 		fmt.Fprintf(stdout, "No users yet. Create the first site admin with:\n  go run ./cmd/automations admin create --email you@example.com --password 'a long password'\n")
 	}
@@ -235,6 +241,9 @@ func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 		return err
 	}
 	defer closeDB(db)
+	if err := web.RedactStoredAttempts(ctx, cfg, db, log); err != nil {
+		return err
+	}
 	keys, err := web.LoadKeys(cfg)
 	if err != nil {
 		return err

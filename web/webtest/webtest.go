@@ -56,6 +56,19 @@ func WithConfig(f func(*web.Config)) Option { return Option(f) }
 // Start serves the application on 127.0.0.1 until the test ends.
 func Start(t testing.TB, opts ...Option) *App {
 	t.Helper()
+	return start(t, testLogger(t), opts)
+}
+
+// StartLogging is Start with every line the server and its worker log, at
+// debug level and up, also written to w (tests of what reaches the logs).
+func StartLogging(t testing.TB, w io.Writer, opts ...Option) *App {
+	t.Helper()
+	both := io.MultiWriter(testWriter{t}, w)
+	return start(t, slog.New(slog.NewTextHandler(both, &slog.HandlerOptions{Level: slog.LevelDebug})), opts)
+}
+
+func start(t testing.TB, log *slog.Logger, opts []Option) *App {
+	t.Helper()
 	db := modeltest.New(t)
 	ts := httptest.NewUnstartedServer(nil)
 	cfg := web.Config{
@@ -71,7 +84,7 @@ func Start(t testing.TB, opts ...Option) *App {
 		o(&cfg)
 	}
 	keys := web.Keys{Session: randomBytes(32), Encryption: randomBytes(32)}
-	srv, err := web.New(cfg, keys, db.DB, testLogger(t))
+	srv, err := web.New(cfg, keys, db.DB, log)
 	if err != nil {
 		t.Fatalf("build server: %v", err)
 	}
@@ -80,11 +93,11 @@ func Start(t testing.TB, opts ...Option) *App {
 	// processes through NOTIFY).
 	var worker *web.Worker
 	if cfg.WorkerConcurrency > 0 {
-		worker = startWorker(t, cfg, keys, db.DB)
+		worker = startWorker(t, cfg, keys, db.DB, log)
 	}
 	wakeCtx, stopWake := context.WithCancel(context.Background())
 	t.Cleanup(stopWake)
-	srv.SetWake(web.DeliveryWake(wakeCtx, cfg, db.DB, worker, testLogger(t)))
+	srv.SetWake(web.DeliveryWake(wakeCtx, cfg, db.DB, worker, log))
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(func() {
@@ -97,8 +110,8 @@ func Start(t testing.TB, opts ...Option) *App {
 }
 
 // startWorker runs the delivery worker in-process until the test ends.
-func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB) *web.Worker {
-	worker, err := web.NewWorker(context.Background(), cfg, keys, db, testLogger(t))
+func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, log *slog.Logger) *web.Worker {
+	worker, err := web.NewWorker(context.Background(), cfg, keys, db, log)
 	if err != nil {
 		t.Fatalf("build worker: %v", err)
 	}
