@@ -83,13 +83,18 @@ const (
 	registryViewer = "U  U  N  A  A  A  N  N  N  N  A"
 	registryMember = "U  U  N  F  A  A  N  N  N  N  A"
 	registryAdmin  = "U  U  N  F  F  A  N  N  N  N  A"
+	// linkers: a project viewer who is a registry member; no actor here but
+	// the site admin is both (team roles see no registry, and the other way).
+	linkers = "U  U  N  N  N  N  N  N  N  N  A"
 )
 
 // routeExpectations is keyed "METHOD /path" exactly as routes.go registers
 // it. A key may carry a variant after " @": the same route sent against
 // another target of the fixture (@registry: the registry-scoped automation,
 // its delivery, the registry version; @collection: the registry-collection
-// automation and its delivery). Routes whose check is in the handler say so.
+// automation and its delivery; "@registry-x" is @registry with its own
+// body) or with a body from routeBodies. Routes whose check is in the
+// handler say so.
 var routeExpectations = map[string]string{
 	"GET /healthz":                       public,
 	"GET /login":                         public,
@@ -136,6 +141,7 @@ var routeExpectations = map[string]string{
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases":               teamMember,
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases/:alias/remove": teamMember,
 	"POST /projects/:team/:project/artifacts/:collection/:version/links":                 teamViewer, // handler: member of the chosen registry
+	"POST /projects/:team/:project/artifacts/:collection/:version/links @link":           linkers,
 
 	"GET /registries":                                                                   signedIn,
 	"POST /registries":                                                                  siteAdmin, // handler
@@ -156,15 +162,18 @@ var routeExpectations = map[string]string{
 	"POST /registries/:registry/members/:user/remove":                                   registryAdmin,
 
 	// Automations by id: the handlers resolve the scope.
-	"GET /automations/:id":                        teamViewer,
-	"GET /automations/:id @registry":              registryViewer,
-	"GET /automations/:id @collection":            registryViewer,
-	"GET /automations/:id/edit":                   teamAdmin,
-	"GET /automations/:id/edit @registry":         registryAdmin,
-	"GET /automations/:id/edit @collection":       registryAdmin,
-	"POST /automations/:id/edit":                  teamAdmin,
-	"POST /automations/:id/edit @registry":        registryAdmin,
-	"POST /automations/:id/edit @collection":      registryAdmin,
+	"GET /automations/:id":                   teamViewer,
+	"GET /automations/:id @registry":         registryViewer,
+	"GET /automations/:id @collection":       registryViewer,
+	"GET /automations/:id/edit":              teamAdmin,
+	"GET /automations/:id/edit @registry":    registryAdmin,
+	"GET /automations/:id/edit @collection":  registryAdmin,
+	"POST /automations/:id/edit":             teamAdmin,
+	"POST /automations/:id/edit @registry":   registryAdmin,
+	"POST /automations/:id/edit @collection": registryAdmin,
+	// Saving the edit form as the edit page fills it (routeBodies): §9 lets
+	// registry admins edit; today they need team ml membership (reported).
+	"POST /automations/:id/edit @registry-save":   registryAdmin,
 	"POST /automations/:id/toggle":                teamAdmin,
 	"POST /automations/:id/toggle @registry":      registryAdmin,
 	"POST /automations/:id/toggle @collection":    registryAdmin,
@@ -208,6 +217,9 @@ var routeExpectations = map[string]string{
 	"DELETE /api/v1/artifacts/:id/aliases/:alias":                        teamMember,
 	"DELETE /api/v1/artifacts/:id/aliases/:alias @registry":              registryMember,
 	"POST /api/v1/artifacts/:id/links":                                   teamViewer, // handler: member of the chosen registry
+	// Linking into registry models: only callers who see the version and
+	// are members of the registry; here that is the site admin alone.
+	"POST /api/v1/artifacts/:id/links @link": linkers,
 
 	"POST /api/v1/automations":                teamAdmin, // handler: the body's scope (routeBodies)
 	"POST /api/v1/automations @registry":      registryAdmin,
@@ -271,6 +283,14 @@ var routeBodies = map[string]func(w *world) any{
 		return url.Values{"email": {"outsider@example.com"}, "password": {webtest.Password}}
 	},
 	"POST /projects": func(w *world) any { return url.Values{"team": {w.team}} },
+	"POST /projects/:team/:project/artifacts/:collection/:version/links @link": func(w *world) any {
+		return url.Values{"registry": {w.registry}}
+	},
+	"POST /api/v1/artifacts/:id/links @link": func(w *world) any { return map[string]any{"registry": w.registry} },
+	"POST /automations/:id/edit @registry-save": func(w *world) any {
+		return url.Values{"step": {"3"}, "go": {"save"}, "name": {"on-link"}, "enabled": {"on"}, "event_type": {"LINK_ARTIFACT"},
+			"team": {w.team}, "action_type": {"webhook"}, "webhook": {"ci"}, "payload": {"{}"}}
+	},
 	"POST /api/v1/automations": func(w *world) any {
 		return automationBody(map[string]any{"type": "project", "project": w.team + "/mnist"}, "CREATE_ARTIFACT")
 	},
@@ -529,7 +549,8 @@ func (m *matrix) fillPath(c matrixCase, a int) (string, error) {
 
 func (m *matrix) param(c matrixCase, a int, prev, name string) (string, error) {
 	w := m.w
-	inRegistry := strings.Contains(c.path, "/registries/") || c.variant == "registry"
+	scope := scopeVariant(c.variant)
+	inRegistry := strings.Contains(c.path, "/registries/") || scope == "registry"
 	switch prev {
 	case "users": // the users admin routes: a user whose changes no actor needs
 		if name == "email" {
@@ -590,11 +611,11 @@ func (m *matrix) param(c matrixCase, a int, prev, name string) (string, error) {
 		case "integrations":
 			return strconv.FormatInt(w.slackID, 10), nil
 		case "automations":
-			return strconv.FormatInt(w.automation[c.variant], 10), nil
+			return strconv.FormatInt(w.automation[scope], 10), nil
 		case "deliveries":
-			return w.delivery[c.variant], nil
+			return w.delivery[scope], nil
 		case "artifacts":
-			if c.variant == "registry" {
+			if scope == "registry" {
 				return strconv.FormatInt(w.regVersionID, 10), nil
 			}
 			return strconv.FormatInt(w.versionID, 10), nil
@@ -603,6 +624,16 @@ func (m *matrix) param(c matrixCase, a int, prev, name string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("the matrix fixture has no value for :%s after %q: teach matrix.param about it", name, prev)
+}
+
+// scopeVariant is the fixture target a variant names: "registry" or
+// "collection" (also as "registry-…"), else "" for the project's.
+func scopeVariant(v string) string {
+	v, _, _ = strings.Cut(v, "-")
+	if v == "registry" || v == "collection" {
+		return v
+	}
+	return ""
 }
 
 // spareKey is a fresh API key of the caller (of the team viewer for the
