@@ -280,9 +280,10 @@ var lastRoutes = map[string]bool{
 	"POST /logout": true,
 }
 
-// routeBodies gives the few routes whose role check depends on the body a
-// body naming the fixture's scope (with a required field left out, so an
-// allowed caller changes nothing). Others get an empty form or `{}`.
+// routeBodies gives the routes whose role check depends on the body one
+// that names the fixture's scope, team or registry (mostly with a required
+// field left out, so an allowed caller changes nothing; @registry-save is a
+// whole edit form). Others get an empty form or `{}`.
 var routeBodies = map[string]func(w *world) any{
 	"POST /login": func(*world) any {
 		return url.Values{"email": {"outsider@example.com"}, "password": {webtest.Password}}
@@ -327,7 +328,6 @@ func automationBody(scope map[string]any, event string) map[string]any {
 // fail) makes the next request use a fresh world.
 type world struct {
 	team, registry string
-	teamID         int64
 	serviceUser    *models.User
 	serviceKey     string
 	slackID        int64
@@ -870,7 +870,6 @@ func (m *matrix) buildWorld() *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.teamID = team.ID
 	// The deactivated user is made an admin directly (the API may refuse
 	// to add a deactivated account): only their state may refuse them.
 	if _, err := models.AddTeamMember(ctx, app.DB, team.ID, m.users["deactivated"].Email, models.RoleAdmin); err != nil {
