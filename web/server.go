@@ -123,6 +123,10 @@ func (s *Server) Handler() http.Handler {
 	return http.NewCrossOriginProtection().Handler(s.echo)
 }
 
+// Routes lists every route the server answers, as registered in routes.go
+// (plus echo's static and not-found entries), for the route×role matrix test.
+func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
+
 // SetWake makes every request that commits events call f afterwards (the
 // delivery runner's Wake). Call it before serving.
 func (s *Server) SetWake(f func()) { s.h.SetWake(f) }

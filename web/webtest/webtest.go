@@ -35,6 +35,7 @@ type App struct {
 	Database modeltest.Database
 	Config   web.Config
 	Keys     web.Keys
+	Server   *web.Server
 }
 
 // Option changes the configuration before the server starts.
@@ -106,7 +107,7 @@ func start(t testing.TB, log *slog.Logger, opts []Option) *App {
 			t.Errorf("close server: %v", err)
 		}
 	})
-	return &App{URL: ts.URL, DB: db.DB, Database: db, Config: cfg, Keys: keys}
+	return &App{URL: ts.URL, DB: db.DB, Database: db, Config: cfg, Keys: keys, Server: srv}
 }
 
 // startWorker runs the delivery worker in-process until the test ends.
