@@ -172,7 +172,12 @@ func (h *Handler) loadAutomationToChange(c echo.Context) (*models.Automation, *a
 	if err != nil {
 		return nil, nil, models.ErrNotFound
 	}
-	return h.automationFor(c, id, models.RoleAdmin)
+	a, scope, err := h.automationFor(c, id, models.RoleAdmin)
+	if err != nil {
+		return nil, nil, err
+	}
+	scope.Editing = a
+	return a, scope, nil
 }
 
 // automationFor loads automation id and its scope for the caller: not

@@ -61,15 +61,12 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 		return spec, models.Invalid("action.team", "choose the team that owns the integration")
 	}
 	team, role, err := models.TeamByNameWithRole(ctx, h.db, in.Action.Team, u.ID)
-	if errors.Is(err, models.ErrNotFound) {
-		return spec, models.Invalid("action.team", "there is no team named %q", in.Action.Team)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
 		return spec, err
 	}
-	if !models.CanWrite(u, role) {
-		return spec, &Error{Status: http.StatusForbidden, Field: "action.team",
-			Message: "only members of team " + team.Name + " (not viewers) can use its integrations"}
+	// A team the user cannot see answers as one that does not exist.
+	if err != nil || !models.CanView(u, role) {
+		return spec, models.Invalid("action.team", "there is no team named %q that you are a member of", in.Action.Team)
 	}
 	spec.TeamID = team.ID
 	switch spec.ActionType {
@@ -95,7 +92,27 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 		spec.WebhookID = &wh.ID
 		spec.PayloadContext = wh.PayloadContext(spec.EventType)
 	}
+	// §9: using a team's integration needs a member of that team; an edit
+	// that keeps the integration it already uses (a registry admin renaming
+	// a registry automation) starts no new use of it.
+	if !models.CanWrite(u, role) && !keepsIntegration(scope.Editing, spec) {
+		return spec, &Error{Status: http.StatusForbidden, Field: "action.team",
+			Message: "only members of team " + team.Name + " (not viewers) can use its integrations"}
+	}
 	return spec, nil
+}
+
+// keepsIntegration reports whether spec's action uses exactly what the
+// automation being edited already uses (same team, integration and config).
+func keepsIntegration(editing *models.Automation, spec models.AutomationSpec) bool {
+	if editing == nil || editing.ActionType != spec.ActionType || editing.TeamID != spec.TeamID ||
+		editing.ActionConfig != spec.ActionConfig {
+		return false
+	}
+	if (editing.WebhookID == nil) != (spec.WebhookID == nil) {
+		return false
+	}
+	return editing.WebhookID == nil || *editing.WebhookID == *spec.WebhookID
 }
 
 // actionTargets are the names of what an automation's action refers to

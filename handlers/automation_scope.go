@@ -18,6 +18,8 @@ type automationScope struct {
 	Registry   *models.Registry
 	Collection *models.Collection // registry_collection scope, or a project's filter
 	Role       models.Role
+	// Editing is the automation being changed, nil when creating one.
+	Editing *models.Automation
 }
 
 // Label names the scope for people: "team/project", "registry r", …

@@ -101,10 +101,14 @@ var tier = struct {
 // body) or with a body from routeBodies. Routes whose check is in the
 // handler say so.
 var routeExpectations = map[string]string{
-	"GET /healthz":                       tier.public,
-	"GET /login":                         tier.public,
-	"POST /login":                        tier.public, // signs the outsider in (routeBodies)
-	"POST /logout":                       tier.public,
+	"GET /healthz": tier.public,
+	"GET /login":   tier.public,
+	"POST /login":  tier.public, // signs the outsider in (routeBodies)
+	"POST /logout": tier.public,
+	// Single sign-on: anyone may start one; 404 while OIDC_* are unset,
+	// as in this test.
+	"GET /auth/oidc/login":               tier.notConfigured,
+	"GET /auth/oidc/callback":            tier.notConfigured,
 	"GET /":                              tier.signedIn,
 	"GET /settings":                      tier.signedIn,
 	"POST /settings/api-keys":            tier.signedIn,
