@@ -37,8 +37,8 @@ func TestAliasRegexMatchesWholeAliasOnly(t *testing.T) {
 			p, err := models.CompileAliasRegex(c.expr)
 			if c.invalid {
 				var ve *models.ValidationError
-				if !errors.As(err, &ve) || ve.Field != "alias_regex" {
-					t.Fatalf("CompileAliasRegex(%q) = %v, want a validation error on alias_regex", c.expr, err)
+				if !errors.As(err, &ve) || ve.Field != "event.alias_regex" {
+					t.Fatalf("CompileAliasRegex(%q) = %v, want a validation error on event.alias_regex", c.expr, err)
 				}
 				return
 			}

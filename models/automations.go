@@ -80,14 +80,14 @@ type AliasPattern struct{ re *regexp.Regexp }
 // matching is then a property of the match (see Match), not of the text.
 func CompileAliasRegex(expr string) (*AliasPattern, error) {
 	if expr == "" {
-		return nil, Invalid("alias_regex", "is required for ADD_ARTIFACT_ALIAS: e.g. production or ^(prod|staging)$")
+		return nil, Invalid("event.alias_regex", "is required for ADD_ARTIFACT_ALIAS: e.g. production or ^(prod|staging)$")
 	}
 	if len(expr) > 500 {
-		return nil, Invalid("alias_regex", "must be at most 500 characters")
+		return nil, Invalid("event.alias_regex", "must be at most 500 characters")
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, Invalid("alias_regex", "is not a valid regular expression: %v", err)
+		return nil, Invalid("event.alias_regex", "is not a valid regular expression: %v", err)
 	}
 	// Leftmost-longest: if any match spans the whole alias it starts at 0,
 	// so the leftmost match starts there and the longest one at 0 is it.
