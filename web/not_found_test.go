@@ -33,7 +33,18 @@ func TestMissingAndHiddenAnswerAlike(t *testing.T) {
 	// an account but is in neither.
 	outsider := app.User(t, "outsider@example.com", false)
 	bob := app.User(t, "bob@example.com", false)
-	if _, err := models.CreateTeam(ctx, app.DB, "mine", outsider); err != nil {
+	mine, err := models.CreateTeam(ctx, app.DB, "mine", outsider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	minep, err := models.CreateProject(ctx, app.DB, mine, "p", outsider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.CreateQueue(ctx, app.DB, mine, "q", outsider); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := models.LogArtifact(ctx, app.DB, mine, minep, models.NewArtifact{Name: "train", Type: "job"}, outsider); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := models.CreateRegistry(ctx, app.DB, "myreg", "", outsider); err != nil {
@@ -90,6 +101,32 @@ func TestMissingAndHiddenAnswerAlike(t *testing.T) {
 		hb = []byte(strings.ReplaceAll(strings.ReplaceAll(string(hb), "ml", "NAME"), "hidden", "NAME"))
 		if ms != http.StatusNotFound || hs != ms || string(hb) != string(mb) {
 			t.Errorf("automation scope %v:\nmissing: %d %s\nhidden:  %d %s", scope.hidden, ms, mb, hs, hb)
+		}
+	}
+
+	// Naming another team's integration or project inside an automation.
+	inMine := func(action map[string]any) map[string]any {
+		return map[string]any{
+			"name": "x", "enabled": true,
+			"scope":  map[string]any{"type": "project", "project": "mine/p"},
+			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+			"action": action,
+		}
+	}
+	launch := func(dest string) map[string]any {
+		return map[string]any{"type": "launch", "team": "mine", "queue": "q", "job": "mine/p/train", "job_version": "latest", "destination_project": dest}
+	}
+	for _, c := range []struct{ missing, hidden map[string]any }{
+		{inMine(map[string]any{"type": "webhook", "team": "nosuch", "webhook": "ci", "payload": "{}"}),
+			inMine(map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": "{}"})},
+		{inMine(launch("nosuch/mnist")), inMine(launch("ml/mnist"))},
+	} {
+		ms, mb := app.APIRaw(t, key, "POST", "/api/v1/automations", c.missing)
+		hs, hb := app.APIRaw(t, key, "POST", "/api/v1/automations", c.hidden)
+		mb = []byte(strings.ReplaceAll(string(mb), "nosuch", "NAME"))
+		hb = []byte(strings.ReplaceAll(string(hb), `ml`, "NAME"))
+		if ms != http.StatusUnprocessableEntity || hs != ms || string(hb) != string(mb) {
+			t.Errorf("automation action %v:\nmissing: %d %s\nhidden:  %d %s", c.hidden["action"], ms, mb, hs, hb)
 		}
 	}
 
