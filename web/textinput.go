@@ -60,6 +60,9 @@ func checkRequestText(c echo.Context) error {
 	}
 	ctype, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
 	switch {
+	case isAPI(c) || ctype == echo.MIMEApplicationJSON:
+		// The API reads every body as JSON whatever its Content-Type.
+		return checkJSONBody(r)
 	case ctype == echo.MIMEApplicationForm || ctype == echo.MIMEMultipartForm:
 		// Parsing here keeps the values on the request for the handler
 		// (the CSRF check may already have done it). A parse error is the
@@ -72,9 +75,6 @@ func checkRequestText(c echo.Context) error {
 			return checkValues(r.MultipartForm.Value)
 		}
 		return nil
-	case isAPI(c) || ctype == echo.MIMEApplicationJSON:
-		// The API reads every body as JSON whatever its Content-Type.
-		return checkJSONBody(r)
 	}
 	return nil
 }
