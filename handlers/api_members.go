@@ -55,31 +55,43 @@ func (h *Handler) apiMemberAdd(c echo.Context, s memberScope) error {
 // apiMemberChange is PATCH (role) or DELETE of .../members/:email.
 func (h *Handler) apiMemberChange(c echo.Context, s memberScope, remove bool) error {
 	ctx := c.Request().Context()
+	// The body is checked first, then the email: no account with that
+	// email and an account that is not a member get one answer, so an
+	// admin cannot probe which emails have accounts.
+	var role models.Role
+	if !remove {
+		var body struct {
+			Role string `json:"role"`
+		}
+		if err := bindJSON(c, &body); err != nil {
+			return err
+		}
+		var err error
+		if role, err = models.ParseRole("role", body.Role); err != nil {
+			return err
+		}
+	}
+	noMember := newError(http.StatusNotFound, "email", "no member with that email")
 	u, err := models.UserByEmail(ctx, h.db, c.Param("email"))
 	if errors.Is(err, models.ErrNotFound) {
-		return newError(http.StatusNotFound, "email", "no member with that email")
+		return noMember
 	}
 	if err != nil {
 		return err
 	}
 	if remove {
-		if err := s.remove(ctx, h.db, s.id, u.ID); err != nil {
-			return err
-		}
-		return c.NoContent(http.StatusNoContent)
+		err = s.remove(ctx, h.db, s.id, u.ID)
+	} else {
+		err = s.setRole(ctx, h.db, s.id, u.ID, role)
 	}
-	var body struct {
-		Role string `json:"role"`
+	if errors.Is(err, models.ErrNotFound) {
+		return noMember
 	}
-	if err := bindJSON(c, &body); err != nil {
-		return err
-	}
-	role, err := models.ParseRole("role", body.Role)
 	if err != nil {
 		return err
 	}
-	if err := s.setRole(ctx, h.db, s.id, u.ID, role); err != nil {
-		return err
+	if remove {
+		return c.NoContent(http.StatusNoContent)
 	}
 	return c.JSON(http.StatusOK, memberJSON{Email: u.Email, Name: u.Name, Role: role})
 }

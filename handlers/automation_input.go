@@ -264,12 +264,9 @@ func (h *Handler) launchSpec(ctx context.Context, u *models.User, team *models.T
 	if len(parts) != 3 || parts[0] == "" || parts[1] == "" || parts[2] == "" {
 		return models.Invalid("action.job", "name the job as team/project/collection")
 	}
-	project, role, err := h.projectByPath(ctx, u, parts[0]+"/"+parts[1], "action.job")
+	project, _, err := h.projectByPath(ctx, u, parts[0]+"/"+parts[1], "action.job")
 	if err != nil {
 		return err
-	}
-	if !models.CanView(u, role) {
-		return models.Invalid("action.job", "there is no project %s/%s", parts[0], parts[1])
 	}
 	job, err := models.CollectionInProject(ctx, h.db, project.ID, parts[2])
 	if err != nil || job.Type != "job" {
@@ -297,19 +294,26 @@ func (h *Handler) launchSpec(ctx context.Context, u *models.User, team *models.T
 }
 
 // projectByPath resolves "team/project" and u's role in its team; a project
-// that does not exist is a field error.
+// that does not exist, or whose team u cannot see, is the same field error.
 func (h *Handler) projectByPath(ctx context.Context, u *models.User, path, field string) (*models.Project, models.Role, error) {
 	teamName, name, ok := strings.Cut(path, "/")
 	if !ok || teamName == "" || name == "" {
 		return nil, models.RoleNone, models.Invalid(field, "name the project as team/project")
 	}
+	noProject := models.Invalid(field, "there is no project %s", path)
 	team, role, err := models.TeamByNameWithRole(ctx, h.db, teamName, u.ID)
+	if errors.Is(err, models.ErrNotFound) || (err == nil && !models.CanView(u, role)) {
+		return nil, models.RoleNone, noProject
+	}
 	if err != nil {
-		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
+		return nil, models.RoleNone, err
 	}
 	p, err := models.ProjectByName(ctx, h.db, team.ID, name)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, models.RoleNone, noProject
+	}
 	if err != nil {
-		return nil, models.RoleNone, models.Invalid(field, "there is no project %s", path)
+		return nil, models.RoleNone, err
 	}
 	return p, role, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 
 	"github.com/automations-dev/automations/models"
@@ -85,8 +86,10 @@ type scopeNames struct {
 	Collection string `json:"collection,omitempty"`
 }
 
-// resolveScope turns names into rows and u's role. Something u cannot see
-// is reported as not found, like everywhere else.
+// resolveScope turns names into rows and u's role. A team or registry that
+// does not exist and one u cannot see give the same answer (so names
+// cannot be probed); projects and collections are looked up only once u
+// can see their team or registry.
 func (h *Handler) resolveScope(ctx context.Context, u *models.User, n scopeNames) (*automationScope, error) {
 	s := &automationScope{Type: models.ScopeType(n.Type)}
 	var err error
@@ -96,8 +99,14 @@ func (h *Handler) resolveScope(ctx context.Context, u *models.User, n scopeNames
 		if !ok || team == "" || project == "" {
 			return nil, models.Invalid("scope.project", "name the project as team/project")
 		}
-		if s.Team, s.Role, err = models.TeamByNameWithRole(ctx, h.db, team, u.ID); err != nil {
-			return nil, scopeNotFound("scope.project", err)
+		hidden := &Error{Status: http.StatusNotFound, Field: "scope.project", Message: "scope.project: no team " + team + " that you are a member of"}
+		if s.Team, s.Role, err = models.TeamByNameWithRole(ctx, h.db, team, u.ID); errors.Is(err, models.ErrNotFound) {
+			return nil, hidden
+		} else if err != nil {
+			return nil, err
+		}
+		if !s.CanView(u) {
+			return nil, hidden
 		}
 		if s.Project, err = models.ProjectByName(ctx, h.db, s.Team.ID, project); err != nil {
 			return nil, scopeNotFound("scope.project", err)
@@ -111,11 +120,17 @@ func (h *Handler) resolveScope(ctx context.Context, u *models.User, n scopeNames
 		if n.Registry == "" {
 			return nil, models.Invalid("scope.registry", "is required")
 		}
-		if s.Registry, err = models.RegistryByName(ctx, h.db, n.Registry); err != nil {
-			return nil, scopeNotFound("scope.registry", err)
+		hidden := &Error{Status: http.StatusNotFound, Field: "scope.registry", Message: "scope.registry: no registry " + n.Registry + " that you are a member of"}
+		if s.Registry, err = models.RegistryByName(ctx, h.db, n.Registry); errors.Is(err, models.ErrNotFound) {
+			return nil, hidden
+		} else if err != nil {
+			return nil, err
 		}
 		if s.Role, err = models.RegistryRole(ctx, h.db, s.Registry.ID, u.ID); err != nil {
 			return nil, err
+		}
+		if !s.CanView(u) {
+			return nil, hidden
 		}
 		if s.Type == models.ScopeRegistryCollection {
 			if n.Collection == "" {
@@ -127,9 +142,6 @@ func (h *Handler) resolveScope(ctx context.Context, u *models.User, n scopeNames
 		}
 	default:
 		return nil, models.Invalid("scope.type", "%q is not a scope: use project, registry or registry_collection", n.Type)
-	}
-	if !s.CanView(u) {
-		return nil, models.ErrNotFound
 	}
 	return s, nil
 }

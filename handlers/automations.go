@@ -30,7 +30,7 @@ var wizardFields = []struct {
 	step      int
 }{
 	{"event_type", "event.type", 1},
-	{"alias_regex", "alias_regex", 1},
+	{"alias_regex", "event.alias_regex", 1},
 	{"collection_filter", "scope.collection", 1},
 	{"team", "action.team", 2},
 	{"action_type", "action.type", 2},

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -69,9 +70,12 @@ func (h *Handler) addMemberForm(c echo.Context, s memberScope) error {
 // memberChangeForm handles Change role and Remove; failures (the last
 // admin) come back as a flash on the same page.
 func (h *Handler) memberChangeForm(c echo.Context, s memberScope, remove bool) error {
+	// Whatever the id names (nobody, or someone not in this scope), the
+	// answer is the same.
+	noMember := newError(http.StatusNotFound, "", "No such member.")
 	userID, err := strconv.ParseInt(c.Param("user"), 10, 64)
 	if err != nil {
-		return newError(http.StatusNotFound, "", "No such member.")
+		return noMember
 	}
 	ctx := c.Request().Context()
 	if remove {
@@ -81,6 +85,9 @@ func (h *Handler) memberChangeForm(c echo.Context, s memberScope, remove bool) e
 		if r, err = models.ParseRole("role", c.FormValue("role")); err == nil {
 			err = s.setRole(ctx, h.db, s.id, userID, r)
 		}
+	}
+	if errors.Is(err, models.ErrNotFound) {
+		return noMember
 	}
 	if h.flashRefusal(c, err) {
 		return redirect(c, s.pageURL)

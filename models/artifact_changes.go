@@ -51,7 +51,7 @@ func LogArtifact(ctx context.Context, db *gorm.DB, t *Team, p *Project, in NewAr
 	var v *ArtifactVersion
 	var scope *ArtifactScope
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ})
+		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name")
 		if err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func LinkArtifact(ctx context.Context, db *gorm.DB, sourceVersionID int64, reg *
 	link := &Link{}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		typ := srcScope.Collection.Type
-		c, err := ensureCollection(tx, Collection{RegistryID: &reg.ID, Name: name, Type: typ})
+		c, err := ensureCollection(tx, Collection{RegistryID: &reg.ID, Name: name, Type: typ}, "collection")
 		if err != nil {
 			return err
 		}

@@ -445,7 +445,9 @@ func LinksOf(ctx context.Context, db *gorm.DB, versionID int64) ([]LinkedVersion
 // (on PostgreSQL it first waits for the first transaction to commit), and
 // the re-select FOR UPDATE then finds the committed row and queues behind
 // its lock. On SQLite the immediate transaction already serializes writers.
-func ensureCollection(tx *gorm.DB, tmpl Collection) (*Collection, error) {
+// A name that differs from an existing collection's only in case is a
+// conflict on field (names are unique regardless of case, §13).
+func ensureCollection(tx *gorm.DB, tmpl Collection, field string) (*Collection, error) {
 	find := func() ([]Collection, error) {
 		q := forUpdate(tx).Where("name = ?", tmpl.Name)
 		if tmpl.ProjectID != nil {
@@ -474,7 +476,8 @@ func ensureCollection(tx *gorm.DB, tmpl Collection) (*Collection, error) {
 		return nil, err
 	}
 	if len(found) == 0 {
-		return nil, fmt.Errorf("lock collection %s: %w", tmpl.Name, ErrNotFound)
+		// The insert hit the case-insensitive unique index.
+		return nil, Conflict(field, "a collection named %s already exists here in another case (names are unique regardless of case)", tmpl.Name)
 	}
 	return &found[0], nil
 }

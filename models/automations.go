@@ -70,20 +70,35 @@ type Automation struct {
 // TableName maps Automation to its table.
 func (Automation) TableName() string { return "automations" }
 
-// CompileAliasRegex compiles an alias regex (RE2) so that it must match the
-// whole alias: "prod" matches "prod" but not "production".
-func CompileAliasRegex(expr string) (*regexp.Regexp, error) {
+// AliasPattern is an alias regex (RE2) that must match the whole alias:
+// "prod" matches "prod" but not "production".
+type AliasPattern struct{ re *regexp.Regexp }
+
+// CompileAliasRegex compiles the user's expression on its own, never glued
+// into a larger pattern: text such as `prod)|(?:zzz` cannot close an
+// anchoring group someone else wrote, it is simply refused. Whole-alias
+// matching is then a property of the match (see Match), not of the text.
+func CompileAliasRegex(expr string) (*AliasPattern, error) {
 	if expr == "" {
-		return nil, Invalid("alias_regex", "is required for ADD_ARTIFACT_ALIAS: e.g. production or ^(prod|staging)$")
+		return nil, Invalid("event.alias_regex", "is required for ADD_ARTIFACT_ALIAS: e.g. production or ^(prod|staging)$")
 	}
 	if len(expr) > 500 {
-		return nil, Invalid("alias_regex", "must be at most 500 characters")
+		return nil, Invalid("event.alias_regex", "must be at most 500 characters")
 	}
-	re, err := regexp.Compile(`^(?:` + expr + `)$`)
+	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, Invalid("alias_regex", "is not a valid regular expression: %v", err)
+		return nil, Invalid("event.alias_regex", "is not a valid regular expression: %v", err)
 	}
-	return re, nil
+	// Leftmost-longest: if any match spans the whole alias it starts at 0,
+	// so the leftmost match starts there and the longest one at 0 is it.
+	re.Longest()
+	return &AliasPattern{re: re}, nil
+}
+
+// Match reports whether the pattern matches all of alias.
+func (p *AliasPattern) Match(alias string) bool {
+	loc := p.re.FindStringIndex(alias)
+	return loc != nil && loc[0] == 0 && loc[1] == len(alias)
 }
 
 // MatchTarget is what matching needs to know about an event.
@@ -138,7 +153,7 @@ func candidates(ev MatchTarget) (string, []any, error) {
 
 func aliasMatches(regex, alias string) bool {
 	re, err := CompileAliasRegex(regex)
-	return err == nil && re.MatchString(alias)
+	return err == nil && re.Match(alias)
 }
 
 // DeliveryNotifyChannel is the PostgreSQL channel on which committed

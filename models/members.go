@@ -37,7 +37,7 @@ func (m membership) create(ctx context.Context, db *gorm.DB, scope any, scopeID 
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		if err := tx.Create(scope).Error; err != nil {
 			if errors.Is(err, gorm.ErrDuplicatedKey) {
-				return Conflict("name", "a %s named %s already exists", m.noun, name)
+				return Conflict("name", "a %s named %s already exists (names are unique regardless of case)", m.noun, name)
 			}
 			return fmt.Errorf("create %s: %w", m.noun, err)
 		}

@@ -31,7 +31,7 @@ func CreateProject(ctx context.Context, db *gorm.DB, t *Team, name string, creat
 	p := &Project{TeamID: t.ID, Name: name, CreatedBy: &creator.ID}
 	if err := db.WithContext(ctx).Create(p).Error; err != nil {
 		if errors.Is(err, gorm.ErrDuplicatedKey) {
-			return nil, Conflict("name", "team %s already has a project named %s", t.Name, name)
+			return nil, Conflict("name", "team %s already has a project named %s (names are unique regardless of case)", t.Name, name)
 		}
 		return nil, fmt.Errorf("create project: %w", err)
 	}

@@ -283,7 +283,12 @@ func TestAutomationValidation(t *testing.T) {
 			b := projectAutomation("x", "ADD_ARTIFACT_ALIAS", `{}`)
 			b["event"] = map[string]any{"type": "ADD_ARTIFACT_ALIAS", "alias_regex": "prod("}
 			return b
-		}(), "alias_regex", "regular expression"},
+		}(), "event.alias_regex", "regular expression"},
+		{"alias regex escaping the whole-alias anchoring", func() map[string]any {
+			b := projectAutomation("x", "ADD_ARTIFACT_ALIAS", `{}`)
+			b["event"] = map[string]any{"type": "ADD_ARTIFACT_ALIAS", "alias_regex": "prod)|(?:zzz"}
+			return b
+		}(), "event.alias_regex", "regular expression"},
 		{"unknown webhook", func() map[string]any {
 			b := projectAutomation("x", "CREATE_ARTIFACT", `{}`)
 			b["action"].(map[string]any)["webhook"] = "nope"

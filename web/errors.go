@@ -32,6 +32,10 @@ func (s *Server) handleError(err error, c echo.Context) {
 	switch e.Status {
 	case http.StatusForbidden:
 		title = "Forbidden"
+	case http.StatusUnprocessableEntity:
+		// Forms re-render themselves on 422; this page is for refusals
+		// made before any handler runs (text a database cannot store).
+		title = "Check what you entered"
 	case http.StatusNotFound:
 		title = "Page not found"
 		if e.Message == "Not found" {

@@ -107,12 +107,18 @@ func (s *Server) teamAccess(need models.Role) echo.MiddlewareFunc {
 func (s *Server) checkTeam(c echo.Context, need models.Role) (*models.Team, models.Role, error) {
 	u := handlers.CurrentUser(c)
 	ctx := c.Request().Context()
+	// A missing team and one the user may not see get the same answer,
+	// so team names cannot be probed.
+	noTeam := &handlers.Error{Status: http.StatusNotFound, Message: "No such team, or you are not a member of it."}
 	t, role, err := models.TeamByNameWithRole(ctx, s.db, c.Param("team"), u.ID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, "", noTeam
+	}
 	if err != nil {
 		return nil, "", err
 	}
 	if !models.CanView(u, role) {
-		return nil, "", &handlers.Error{Status: http.StatusNotFound, Message: "No such team, or you are not a member of it."}
+		return nil, "", noTeam
 	}
 	if !models.Allowed(u, role, need) {
 		return nil, "", handlers.Forbidden()
@@ -189,7 +195,12 @@ func (s *Server) registryAccess(need models.Role) echo.MiddlewareFunc {
 		return func(c echo.Context) error {
 			u := handlers.CurrentUser(c)
 			ctx := c.Request().Context()
+			// Missing and not visible answer alike (see checkTeam).
+			noRegistry := &handlers.Error{Status: http.StatusNotFound, Message: "No such registry, or you are not a member of it."}
 			r, err := models.RegistryByName(ctx, s.db, c.Param("registry"))
+			if errors.Is(err, models.ErrNotFound) {
+				return noRegistry
+			}
 			if err != nil {
 				return err
 			}
@@ -198,7 +209,7 @@ func (s *Server) registryAccess(need models.Role) echo.MiddlewareFunc {
 				return err
 			}
 			if !models.CanView(u, role) {
-				return &handlers.Error{Status: http.StatusNotFound, Message: "No such registry, or you are not a member of it."}
+				return noRegistry
 			}
 			if !models.Allowed(u, role, need) {
 				return handlers.Forbidden()

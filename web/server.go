@@ -105,6 +105,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 			return &handlers.Error{Status: http.StatusForbidden, Message: "This form has expired or did not come from this site. Reload the page and try again.", Cause: err}
 		},
 	}))
+	e.Use(textInput)
 	e.StaticFS("/static", static.Files)
 	s.routes()
 	return s, nil

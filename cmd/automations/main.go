@@ -40,7 +40,7 @@ commands:
   agent --queue TEAM/QUEUE --url URL --api-key K [--name N] [--poll 2s] -- CMD [ARGS]
                                           launch agent: claim items of the queue and run CMD for each,
                                           with LAUNCH_ITEM_ID, LAUNCH_JOB, LAUNCH_JOB_VERSION, LAUNCH_PROJECT
-                                          and LAUNCH_CONFIG_FILE set; --api-key defaults to $AUTOMATIONS_API_KEY
+                                          and LAUNCH_CONFIG_FILE set (never the API key); --api-key defaults to $AUTOMATIONS_API_KEY
 
 environment: DATABASE_URL (unset: embedded database under DATA_DIR, default ./data), PORT (8080),
 ALLOWED_TARGETS, BASE_URL, ORG_NAME, SECRET_KEY, ENCRYPTION_KEY; see README.md.
@@ -330,7 +330,7 @@ func runAgent(ctx context.Context, args []string, stdout, stderr io.Writer, log 
 	fs.SetOutput(io.Discard)
 	queue := fs.String("queue", "", "TEAM/QUEUE")
 	url := fs.String("url", "", "the server's base URL")
-	apiKey := fs.String("api-key", os.Getenv("AUTOMATIONS_API_KEY"), "API key")
+	apiKey := fs.String("api-key", os.Getenv(agent.APIKeyEnv), "API key")
 	name := fs.String("name", "", "agent name")
 	poll := fs.Duration("poll", 2*time.Second, "wait after finding the queue empty")
 	if err := fs.Parse(args); err != nil {

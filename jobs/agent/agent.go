@@ -119,6 +119,25 @@ func newAgent(cfg Config) (*agent, error) {
 	return &agent{cfg: cfg, api: api, log: cfg.Logger}, nil
 }
 
+// APIKeyEnv is the variable the agent reads its API key from by default.
+const APIKeyEnv = "AUTOMATIONS_API_KEY"
+
+// jobEnvironment is the agent's environment without its API key: a job is
+// code from whoever logged the job version, and the key would let it act
+// on the server as the agent's user. Any variable whose value holds the key
+// (however it got there) goes too.
+func jobEnvironment(environ []string, apiKey string) []string {
+	out := make([]string, 0, len(environ))
+	for _, kv := range environ {
+		name, value, _ := strings.Cut(kv, "=")
+		if name == APIKeyEnv || (apiKey != "" && strings.Contains(value, apiKey)) {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 // sleep waits d or until ctx ends.
 func sleep(ctx context.Context, d time.Duration) {
 	t := time.NewTimer(d)
@@ -160,7 +179,7 @@ func (a *agent) runItem(ctx context.Context, item *Item) {
 	}
 
 	cmd := exec.Command(a.cfg.Command[0], a.cfg.Command[1:]...)
-	cmd.Env = append(os.Environ(),
+	cmd.Env = append(jobEnvironment(os.Environ(), a.cfg.APIKey),
 		"LAUNCH_ITEM_ID="+strconv.FormatInt(item.ID, 10),
 		"LAUNCH_JOB="+item.Job,
 		"LAUNCH_JOB_VERSION="+item.JobVersion,

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -103,5 +105,81 @@ func TestAgentConfigErrors(t *testing.T) {
 		if err := agent.Run(context.Background(), cfg); err == nil {
 			t.Errorf("%s: started", name)
 		}
+	}
+}
+
+// A job gets the LAUNCH_* variables but never the agent's API key: not as
+// AUTOMATIONS_API_KEY, nor in any other variable that carries it.
+func TestAgentJobEnvironmentHasNoAPIKey(t *testing.T) {
+	app := webtest.Start(t)
+	ctx := context.Background()
+	u := app.User(t, "a@example.com", false)
+	team := modeltest.Team(t, app.DB, "ml", u)
+	q, err := models.CreateQueue(ctx, app.DB, team, "gpu", u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := &models.RunQueueItem{QueueID: q.ID, Job: "ml/p/train", JobVersion: "v0", DestinationProject: "ml/p"}
+	if err := models.EnqueueRunItem(ctx, app.DB, item); err != nil {
+		t.Fatal(err)
+	}
+	key := app.APIKey(t, u)
+	t.Setenv(agent.APIKeyEnv, key)
+	t.Setenv("CI_TOKEN_COPY", "Bearer "+key)
+	t.Setenv("AGENT_TEST_KEPT", "kept")
+	envFile := filepath.Join(t.TempDir(), "env")
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- agent.Run(runCtx, agent.Config{
+			URL: app.URL, APIKey: key, Team: "ml", Queue: "gpu", Name: "env",
+			Command:      []string{"sh", "-c", `env > "$0.tmp" && mv "$0.tmp" "$0"`, envFile},
+			PollInterval: 50 * time.Millisecond,
+			Stdout:       io.Discard, Stderr: io.Discard,
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+	}()
+	waitFor(t, "the item to finish", func() bool {
+		got, err := models.RunItemByID(ctx, app.DB, item.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.State == models.RunFinished
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("agent: %v", err)
+	}
+	raw, err := os.ReadFile(envFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if name, value, ok := strings.Cut(line, "="); ok {
+			env[name] = value
+		}
+	}
+	for name, want := range map[string]string{
+		"LAUNCH_ITEM_ID": strconv.FormatInt(item.ID, 10), "LAUNCH_JOB": "ml/p/train",
+		"LAUNCH_JOB_VERSION": "v0", "LAUNCH_PROJECT": "ml/p", "AGENT_TEST_KEPT": "kept",
+	} {
+		if env[name] != want {
+			t.Errorf("job environment %s=%q, want %q", name, env[name], want)
+		}
+	}
+	if env["LAUNCH_CONFIG_FILE"] == "" {
+		t.Error("job environment has no LAUNCH_CONFIG_FILE")
+	}
+	if _, ok := env[agent.APIKeyEnv]; ok {
+		t.Errorf("job environment has %s", agent.APIKeyEnv)
+	}
+	if _, ok := env["CI_TOKEN_COPY"]; ok {
+		t.Error("job environment has a variable carrying the key")
+	}
+	if strings.Contains(string(raw), key) {
+		t.Error("the API key appears in the job's environment")
 	}
 }
