@@ -151,7 +151,7 @@ func SessionsSection(sessions []people.Session, currentID int64) templ.Component
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<button type=\"submit\" class=\"button\" data-testid=\"sign-out-others\">Sign out everywhere else</button></form><form method=\"post\" action=\"/settings/sessions/revoke-all\" class=\"inline-form\" hx-confirm=\"Sign out of every browser, this one included?\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 13, "<button type=\"submit\" class=\"button\" data-testid=\"sign-out-others\">Sign out everywhere else</button></form><form method=\"post\" action=\"/settings/sessions/revoke-all\" hx-post=\"/settings/sessions/revoke-all\" class=\"inline-form\" hx-confirm=\"Sign out of every browser, this one included?\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
