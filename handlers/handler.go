@@ -33,10 +33,8 @@ type Deps struct {
 	Sessions sessions.Store
 	Logger   *slog.Logger
 	Limiter  AttemptLimiter
-	// SessionLimits end sign-in sessions (SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE).
-	SessionLimits people.SessionLimits
-	OrgName       string
-	BaseURL       string
+	OrgName  string
+	BaseURL  string
 	// Secrets seals and unseals team secrets (and other values at rest).
 	Secrets *secretbox.Box
 	// Sender is the SSRF-safe webhook client: URL checks at save, test sends.
@@ -45,6 +43,8 @@ type Deps struct {
 	LaunchLease time.Duration
 	// Slack is the Slack app behind Connect Slack.
 	Slack SlackConfig
+	// SessionLimits end sign-in sessions (SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE).
+	SessionLimits people.SessionLimits
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,

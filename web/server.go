@@ -81,15 +81,16 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Sessions: store,
 		Logger:   log,
 		Limiter:  NewLoginLimiter(DefaultEmailThrottle, DefaultIPThrottle, time.Now),
-		// SessionLimits end sign-in sessions after idling or at their age.
-		SessionLimits: limits,
-		OrgName:       cfg.OrgName,
-		BaseURL:       cfg.BaseURL,
-		Secrets:       box,
-		Sender:        snd,
+		OrgName:  cfg.OrgName,
+		BaseURL:  cfg.BaseURL,
+		Secrets:  box,
+		Sender:   snd,
 		// LaunchLease is how long an agent holds a claimed run-queue item.
 		LaunchLease: lease,
 		Slack:       handlers.SlackConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, APIURL: cfg.SlackAPIURL},
+
+		// SessionLimits end sign-in sessions after idling or at their age.
+		SessionLimits: limits,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
