@@ -12,18 +12,19 @@ import (
 
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/jobs/slackclient"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
 // SessionName is the cookie holding the signed-in session.
 const SessionName = "automations_session"
 
-// AttemptLimiter slows down password guessing: Allow says whether key may
-// try now (and if not, for how long to wait); Fail records a failed try.
+// AttemptLimiter slows down password guessing. Reserve counts an attempt
+// for an email and a client address before the password is checked, or
+// says how long to wait; Succeeded gives back what a right password used.
 type AttemptLimiter interface {
-	Allow(key string) (bool, int)
-	Fail(key string)
-	Reset(key string)
+	Reserve(email, ip string) (bool, time.Duration)
+	Succeeded(email, ip string)
 }
 
 // Deps are the handlers' dependencies, built once by web.
@@ -46,6 +47,8 @@ type Deps struct {
 	OIDC OIDCConfig
 	// PasswordLogin false refuses POST /login and hides the password form.
 	PasswordLogin bool
+	// SessionLimits end sign-in sessions (SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE).
+	SessionLimits people.SessionLimits
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -63,6 +66,7 @@ type Handler struct {
 	sessions sessions.Store
 	log      *slog.Logger
 	limiter  AttemptLimiter
+	limits   people.SessionLimits
 	orgName  string
 	baseURL  string
 	secrets  *secretbox.Box
@@ -83,6 +87,7 @@ func New(d Deps) *Handler {
 		sessions: d.Sessions,
 		log:      d.Logger,
 		limiter:  d.Limiter,
+		limits:   d.SessionLimits,
 		orgName:  d.OrgName,
 		baseURL:  d.BaseURL,
 		secrets:  d.Secrets,

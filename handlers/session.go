@@ -1,50 +1,83 @@
 package handlers
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
 
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/views"
 )
 
-// Session keys.
-const (
-	sessionUserID = "uid"
-	sessionNonce  = "sid"
-)
+// sessionToken is the cookie's key for the random token naming the
+// server-side session row; the cookie holds nothing else about the user.
+const sessionToken = "sid"
 
-// SessionUserID returns the user id stored in the request's session, 0 if none.
-func SessionUserID(store sessions.Store, c echo.Context) int64 {
+// SessionToken returns the session token in the request's cookie, "" if none.
+func SessionToken(store sessions.Store, c echo.Context) string {
 	s, err := store.Get(c.Request(), SessionName)
 	if err != nil {
-		return 0
+		return ""
 	}
-	id, _ := s.Values[sessionUserID].(int64)
-	return id
+	tok, _ := s.Values[sessionToken].(string)
+	return tok
 }
 
-// startSession replaces whatever session the browser had with a new one for
-// userID, so a session id planted before sign-in is never carried over.
+const sessionKey = "automations.session"
+
+// SetSession records the signed-in browser's session row on the request.
+func SetSession(c echo.Context, s *people.Session) { c.Set(sessionKey, s) }
+
+// CurrentSession is the request's session row, nil for API keys and anonymous requests.
+func CurrentSession(c echo.Context) *people.Session {
+	s, _ := c.Get(sessionKey).(*people.Session)
+	return s
+}
+
+// startSession signs userID in: a new session row and a new cookie that
+// replaces whatever the browser had, so a session planted before sign-in
+// is never carried over. A session the request already had is ended.
 func (h *Handler) startSession(c echo.Context, userID int64) error {
-	s, err := h.sessions.New(c.Request(), SessionName)
+	ctx := c.Request().Context()
+	if old := SessionToken(h.sessions, c); old != "" {
+		if err := people.DeleteSessionByToken(ctx, h.db, old); err != nil {
+			return err
+		}
+	}
+	token, _, err := people.CreateSession(ctx, h.db, userID, c.RealIP(), c.Request().UserAgent(), time.Now(), h.limits)
+	if err != nil {
+		return err
+	}
+	return h.setSessionCookie(c, token)
+}
+
+// setSessionCookie gives the browser a fresh cookie holding token only.
+func (h *Handler) setSessionCookie(c echo.Context, token string) error {
+	// Get returns the request's cached cookie session (a new one if there
+	// is none), so flashes added later in this request land in the same
+	// cookie; replacing all its values leaves nothing of the old one.
+	s, err := h.sessions.Get(c.Request(), SessionName)
 	if s == nil {
 		return fmt.Errorf("new session: %w", err)
 	}
-	nonce := make([]byte, 16)
-	_, _ = rand.Read(nonce)
-	s.Values = map[any]any{sessionUserID: userID, sessionNonce: hex.EncodeToString(nonce)}
+	s.Values = map[any]any{sessionToken: token}
+	s.Options.MaxAge = int(h.limits.MaxAge.Seconds())
 	if err := s.Save(c.Request(), c.Response()); err != nil {
 		return fmt.Errorf("save session: %w", err)
 	}
 	return nil
 }
 
+// endSession deletes the request's session row and clears the cookie.
 func (h *Handler) endSession(c echo.Context) error {
+	if tok := SessionToken(h.sessions, c); tok != "" {
+		if err := people.DeleteSessionByToken(c.Request().Context(), h.db, tok); err != nil {
+			return err
+		}
+	}
 	s, _ := h.sessions.Get(c.Request(), SessionName)
 	if s == nil {
 		return nil

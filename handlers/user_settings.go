@@ -4,26 +4,46 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/views"
 )
 
-// UserSettings is GET /settings: the user's API keys.
+// UserSettings is GET /settings: the user's API keys, sessions and password.
 func (h *Handler) UserSettings(c echo.Context) error {
-	return h.renderUserSettings(c, http.StatusOK, "", views.NewForm())
+	return h.renderUserSettings(c, http.StatusOK, views.UserSettingsProps{})
 }
 
-func (h *Handler) renderUserSettings(c echo.Context, status int, newKey string, form views.Form) error {
-	keys, err := models.APIKeysOf(c.Request().Context(), h.db, CurrentUser(c).ID)
+// renderUserSettings fills in what the page always shows (keys, sessions)
+// around what the caller sets (a new key, forms with errors).
+func (h *Handler) renderUserSettings(c echo.Context, status int, p views.UserSettingsProps) error {
+	ctx := c.Request().Context()
+	u := CurrentUser(c)
+	keys, err := models.APIKeysOf(ctx, h.db, u.ID)
 	if err != nil {
 		return err
 	}
+	sessions, err := people.UserSessions(ctx, h.db, u.ID, time.Now(), h.limits)
+	if err != nil {
+		return err
+	}
+	p.Keys, p.Sessions = keys, sessions
+	if cur := CurrentSession(c); cur != nil {
+		p.CurrentSessionID = cur.ID
+	}
+	if p.Form.Values == nil {
+		p.Form = views.NewForm()
+	}
+	if p.PasswordForm.Values == nil {
+		p.PasswordForm = views.NewForm()
+	}
 	// A freshly minted key must not be cached anywhere on the way back.
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return h.Render(c, status, views.UserSettingsPage(views.UserSettingsProps{Keys: keys, NewKey: newKey, Form: form}))
+	return h.Render(c, status, views.UserSettingsPage(p))
 }
 
 // APIKeyCreate is POST /settings/api-keys: mints a key and shows it once.
@@ -31,12 +51,12 @@ func (h *Handler) APIKeyCreate(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
 	key, _, err := models.CreateAPIKey(c.Request().Context(), h.db, CurrentUser(c).ID, name)
 	if errs, status, ok := fieldErrors(err); ok {
-		return h.renderUserSettings(c, status, "", views.Form{Values: map[string]string{"name": name}, Errors: errs})
+		return h.renderUserSettings(c, status, views.UserSettingsProps{Form: views.Form{Values: map[string]string{"name": name}, Errors: errs}})
 	}
 	if err != nil {
 		return err
 	}
-	return h.renderUserSettings(c, http.StatusCreated, key, views.NewForm())
+	return h.renderUserSettings(c, http.StatusCreated, views.UserSettingsProps{NewKey: key})
 }
 
 // APIKeyRevoke is POST /settings/api-keys/:id/revoke.

@@ -60,6 +60,14 @@ type Config struct {
 	// without a heartbeat; after that another agent may claim it.
 	LaunchLease time.Duration `env:"LAUNCH_LEASE" envDefault:"60s"`
 	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
+
+	// SessionIdleTimeout ends a browser session this long after its last
+	// request; SessionMaxAge ends it this long after sign-in regardless.
+	SessionIdleTimeout time.Duration `env:"SESSION_IDLE_TIMEOUT" envDefault:"72h"`
+	SessionMaxAge      time.Duration `env:"SESSION_MAX_AGE" envDefault:"720h"`
+	// TrustedProxies are the CIDRs (or single addresses) of reverse proxies
+	// whose X-Forwarded-For names the client. Empty: the TCP peer is the client.
+	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in
@@ -81,6 +89,12 @@ func LoadConfig() (Config, error) {
 	cfg.AllowedTargets = allowed
 	if cfg.LaunchLease < time.Second {
 		return Config{}, fmt.Errorf("LAUNCH_LEASE must be at least 1s, not %s", cfg.LaunchLease)
+	}
+	if cfg.SessionIdleTimeout <= 0 || cfg.SessionMaxAge <= 0 {
+		return Config{}, errors.New("SESSION_IDLE_TIMEOUT and SESSION_MAX_AGE must be positive durations, e.g. 72h")
+	}
+	if _, err := trustedProxyRanges(cfg.TrustedProxies); err != nil {
+		return Config{}, err
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.BaseURL == "" {

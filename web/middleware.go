@@ -13,6 +13,7 @@ import (
 
 	"github.com/automations-dev/automations/handlers"
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 )
 
 func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
@@ -33,22 +34,41 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// loadSessionUser puts the session's user, if any, on the request.
+// loadSessionUser puts the session's user, if any, on the request. The
+// cookie's token must name a live session row of an active user; anything
+// else (logged out, expired, revoked, deactivated) is anonymous.
 func (s *Server) loadSessionUser(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		// Static files and the API never need the session's user.
 		if isAPI(c) || strings.HasPrefix(c.Request().URL.Path, "/static/") {
 			return next(c)
 		}
-		if id := handlers.SessionUserID(s.sessions, c); id != 0 {
-			u, err := models.UserByID(c.Request().Context(), s.db, id)
-			if err != nil && !errors.Is(err, models.ErrNotFound) {
+		token := handlers.SessionToken(s.sessions, c)
+		if token == "" {
+			return next(c)
+		}
+		ctx := c.Request().Context()
+		sess, err := people.LookupSession(ctx, s.db, token, time.Now(), s.limits)
+		if errors.Is(err, models.ErrNotFound) {
+			return next(c)
+		}
+		if err != nil {
+			return err
+		}
+		u, err := models.UserByID(ctx, s.db, sess.UserID)
+		if err != nil {
+			return err
+		}
+		if !u.Active() {
+			// Deactivation deletes sessions too; this covers a state
+			// changed by other means, and reactivation must not revive it.
+			if err := people.DeleteSession(ctx, s.db, sess.ID); err != nil {
 				return err
 			}
-			if u != nil && u.Active() {
-				handlers.SetUser(c, u)
-			}
+			return next(c)
 		}
+		handlers.SetUser(c, u)
+		handlers.SetSession(c, sess)
 		return next(c)
 	}
 }

@@ -26,6 +26,11 @@ func (s *Server) routes() {
 	ui.GET("/settings", h.UserSettings)
 	ui.POST("/settings/api-keys", h.APIKeyCreate)
 	ui.POST("/settings/api-keys/:id/revoke", h.APIKeyRevoke)
+	// Sessions and password: the handlers act on the signed-in user's own only.
+	ui.POST("/settings/sessions/:id/revoke", h.SessionRevoke)
+	ui.POST("/settings/sessions/revoke-others", h.SessionsRevokeOthers)
+	ui.POST("/settings/sessions/revoke-all", h.SessionsRevokeAll)
+	ui.POST("/settings/password", h.PasswordChange)
 
 	ui.GET("/teams", h.TeamsList)
 	ui.POST("/teams", h.TeamCreate)

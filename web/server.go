@@ -14,6 +14,7 @@ import (
 
 	"github.com/automations-dev/automations/handlers"
 	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/static"
 )
@@ -27,6 +28,8 @@ type Server struct {
 	h        *handlers.Handler
 	secrets  *secretbox.Box
 	sender   *sender.Sender
+	limits   people.SessionLimits
+	hsts     bool // BASE_URL is https: every answer says Strict-Transport-Security
 }
 
 // New wires the routes and middleware. It does not listen. It opens the
@@ -46,18 +49,32 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		snd.Close()
 		return nil, err
 	}
+	trusted, err := trustedProxyRanges(cfg.TrustedProxies)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, err
+	}
+	limits := people.SessionLimits{IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}
+	if limits.MaxAge <= 0 {
+		limits.MaxAge = people.DefaultSessionMaxAge
+	}
+	// The cookie holds only the session row's token; the row decides
+	// whether it is still good.
 	store := sessions.NewCookieStore(keys.Session)
 	store.Options = &sessions.Options{
 		Path:     "/",
-		MaxAge:   14 * 24 * 3600,
+		MaxAge:   int(limits.MaxAge.Seconds()),
 		HttpOnly: true,
 		Secure:   cfg.SecureCookies(),
 		SameSite: http.SameSiteLaxMode,
 	}
+	store.MaxAge(store.Options.MaxAge) // the signature's age limit too
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd}
+	e.IPExtractor = clientIPExtractor(trusted)
+	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd, limits: limits, hsts: cfg.SecureCookies()}
 	lease := cfg.LaunchLease
 	if lease <= 0 {
 		lease = DefaultLaunchLease
@@ -66,7 +83,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		DB:       db,
 		Sessions: store,
 		Logger:   log,
-		Limiter:  NewLoginLimiter(10, 15*time.Minute),
+		Limiter:  NewLoginLimiter(DefaultEmailThrottle, DefaultIPThrottle, time.Now),
 		OrgName:  cfg.OrgName,
 		BaseURL:  cfg.BaseURL,
 		Secrets:  box,
@@ -78,6 +95,8 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		// Single sign-on (OIDC_*) and whether passwords still sign in.
 		OIDC:          oidcDeps(cfg, keys),
 		PasswordLogin: cfg.PasswordLogin.On(),
+		// SessionLimits end sign-in sessions after idling or at their age.
+		SessionLimits: limits,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
@@ -121,7 +140,11 @@ func (s *Server) Close() error {
 // Handler is the http.Handler to serve. Go's cross-origin protection runs
 // first: it refuses cross-site state-changing browser requests outright.
 func (s *Server) Handler() http.Handler {
-	return http.NewCrossOriginProtection().Handler(s.echo)
+	h := http.NewCrossOriginProtection().Handler(s.echo)
+	if s.hsts {
+		h = strictTransport(h)
+	}
+	return h
 }
 
 // Routes lists every route the server answers, as registered in routes.go

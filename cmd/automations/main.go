@@ -24,6 +24,7 @@ import (
 	"github.com/automations-dev/automations/jobs"
 	"github.com/automations-dev/automations/jobs/agent"
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/web"
 )
 
@@ -313,10 +314,11 @@ func admin(ctx context.Context, cfg web.Config, args []string, stdout io.Writer)
 		if err != nil {
 			return fmt.Errorf("no user with email %s", *email)
 		}
-		if err := models.SetPassword(ctx, db, u.ID, *password); err != nil {
+		// Ends the user's sessions too: a stolen cookie dies with the old password.
+		if err := people.ResetPassword(ctx, db, u.ID, *password); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "password reset for %s\n", u.Email)
+		fmt.Fprintf(stdout, "password reset for %s; their sessions are ended\n", u.Email)
 	default:
 		return usageError{fmt.Sprintf("unknown admin subcommand %q", args[0])}
 	}
