@@ -107,12 +107,17 @@ var routeExpectations = map[string]string{
 	"POST /logout": tier.public,
 	// Single sign-on: anyone may start one; 404 while OIDC_* are unset,
 	// as in this test.
-	"GET /auth/oidc/login":               tier.notConfigured,
-	"GET /auth/oidc/callback":            tier.notConfigured,
-	"GET /":                              tier.signedIn,
-	"GET /settings":                      tier.signedIn,
-	"POST /settings/api-keys":            tier.signedIn,
-	"POST /settings/api-keys/:id/revoke": tier.signedIn, // the caller's own key
+	"GET /auth/oidc/login":    tier.notConfigured,
+	"GET /auth/oidc/callback": tier.notConfigured,
+	// Sessions and password: the signed-in user's own (a spare session).
+	"POST /settings/sessions/:id/revoke":    tier.signedIn,
+	"POST /settings/sessions/revoke-others": tier.signedIn,
+	"POST /settings/sessions/revoke-all":    tier.signedIn,
+	"POST /settings/password":               tier.signedIn,
+	"GET /":                                 tier.signedIn,
+	"GET /settings":                         tier.signedIn,
+	"POST /settings/api-keys":               tier.signedIn,
+	"POST /settings/api-keys/:id/revoke":    tier.signedIn, // the caller's own key
 
 	"GET /teams":                                      tier.signedIn,
 	"POST /teams":                                     tier.siteAdmin, // handler
