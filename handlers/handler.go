@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 	"gorm.io/gorm"
 
+	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/jobs/slackclient"
 	"github.com/automations-dev/automations/models/secretbox"
@@ -42,6 +43,8 @@ type Deps struct {
 	LaunchLease time.Duration
 	// Slack is the Slack app behind Connect Slack.
 	Slack SlackConfig
+	// Mailer mails invitation links; nil when SMTP_URL is unset.
+	Mailer *mailer.Mailer
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -67,6 +70,7 @@ type Handler struct {
 	lease    time.Duration
 	slackApp SlackConfig
 	slack    *slackclient.Client
+	mailer   *mailer.Mailer
 }
 
 // New builds the Handler.
@@ -83,6 +87,7 @@ func New(d Deps) *Handler {
 		lease:    d.LaunchLease,
 		slackApp: d.Slack,
 		slack:    slackclient.New(d.Slack.APIURL, nil),
+		mailer:   d.Mailer,
 	}
 }
 

@@ -38,6 +38,11 @@ type Config struct {
 	SlackClientSecret string `env:"SLACK_CLIENT_SECRET"`
 	SlackAPIURL       string `env:"SLACK_API_URL" envDefault:"https://slack.com"`
 
+	// SMTPURL (smtp://user:pass@host:port) turns on mailing invitation
+	// links; SMTPFrom is their sender.
+	SMTPURL  string `env:"SMTP_URL"`
+	SMTPFrom string `env:"SMTP_FROM" envDefault:"automations@localhost"`
+
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
 	// WorkerLease is how long a worker holds a delivery it claimed; if it
 	// dies mid-attempt, another worker takes the delivery after this.

@@ -16,6 +16,9 @@ func (s *Server) routes() {
 	e.GET("/login", h.LoginPage)
 	e.POST("/login", h.Login)
 	e.POST("/logout", h.Logout)
+	// Invitation links: the token is the credential, so no sign-in.
+	e.GET("/invite/:token", h.InvitePage)
+	e.POST("/invite/:token", h.InviteAccept)
 
 	// Screens: signed in through the session cookie.
 	ui := e.Group("", requireLogin)
@@ -23,6 +26,14 @@ func (s *Server) routes() {
 	ui.GET("/settings", h.UserSettings)
 	ui.POST("/settings/api-keys", h.APIKeyCreate)
 	ui.POST("/settings/api-keys/:id/revoke", h.APIKeyRevoke)
+
+	// Admin → Users: site admins only.
+	ui.GET("/admin/users", h.AdminUsers, requireSiteAdmin)
+	ui.POST("/admin/users", h.AdminUserCreate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/deactivate", h.AdminUserDeactivate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/reactivate", h.AdminUserReactivate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/make-site-admin", h.AdminUserMakeSiteAdmin, requireSiteAdmin)
+	ui.POST("/admin/users/:id/remove-site-admin", h.AdminUserRemoveSiteAdmin, requireSiteAdmin)
 
 	ui.GET("/teams", h.TeamsList)
 	ui.POST("/teams", h.TeamCreate)
@@ -89,6 +100,10 @@ func (s *Server) routes() {
 
 	// JSON API: Bearer API keys.
 	api := e.Group("/api/v1", s.apiAuth)
+	api.GET("/users", h.APIUsersList, requireSiteAdmin)
+	api.POST("/users", h.APIUserCreate, requireSiteAdmin)
+	api.PATCH("/users/:email", h.APIUserUpdate, requireSiteAdmin)
+	api.DELETE("/users/:email", h.APIUserDeactivate, requireSiteAdmin)
 	api.GET("/teams", h.APITeamsList)
 	api.POST("/teams", h.APITeamCreate)
 	api.GET("/teams/:team/members", h.APITeamMembers, s.teamAccess(viewer))

@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/handlers"
+	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/static"
@@ -43,6 +44,12 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		snd.Close()
 		return nil, err
 	}
+	mail, err := mailer.New(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, err
+	}
 	store := sessions.NewCookieStore(keys.Session)
 	store.Options = &sessions.Options{
 		Path:     "/",
@@ -70,6 +77,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Sender:   snd,
 		// LaunchLease is how long an agent holds a claimed run-queue item.
 		LaunchLease: lease,
+		Mailer:      mail,
 		Slack:       handlers.SlackConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, APIURL: cfg.SlackAPIURL},
 	})
 	e.HTTPErrorHandler = s.handleError
