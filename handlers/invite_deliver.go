@@ -23,7 +23,7 @@ func (h *Handler) deliverInvite(c echo.Context, inv *people.Invite, where string
 	who := "A site admin"
 	if inviter != nil {
 		who = inviter.DisplayName()
-		if inviter.Name != "" {
+		if inviter.Name != "" && inviter.Name != inviter.Email {
 			who += " (" + inviter.Email + ")"
 		}
 	}
