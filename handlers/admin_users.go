@@ -101,3 +101,22 @@ func (h *Handler) adminUserChange(c echo.Context, change models.UserChange, done
 	}
 	return redirect(c, "/admin/users")
 }
+
+// AdminUserReinvite is POST /admin/users/:id/invite: a fresh link for an
+// invited user whose first one was lost; the older links stop working.
+func (h *Handler) AdminUserReinvite(c echo.Context) error {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return newError(http.StatusNotFound, "", "No such user.")
+	}
+	invite, err := people.Reinvite(c.Request().Context(), h.db, CurrentUser(c), id)
+	if h.flashRefusal(c, err) {
+		return redirect(c, "/admin/users")
+	}
+	if err != nil {
+		return err
+	}
+	link, mailed := h.deliverInvite(c, invite, inviteWhere)
+	h.flashInvite(c, invite.Email, link, mailed)
+	return redirect(c, "/admin/users")
+}

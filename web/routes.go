@@ -34,6 +34,7 @@ func (s *Server) routes() {
 	ui.POST("/admin/users/:id/reactivate", h.AdminUserReactivate, requireSiteAdmin)
 	ui.POST("/admin/users/:id/make-site-admin", h.AdminUserMakeSiteAdmin, requireSiteAdmin)
 	ui.POST("/admin/users/:id/remove-site-admin", h.AdminUserRemoveSiteAdmin, requireSiteAdmin)
+	ui.POST("/admin/users/:id/invite", h.AdminUserReinvite, requireSiteAdmin)
 
 	ui.GET("/teams", h.TeamsList)
 	ui.POST("/teams", h.TeamCreate)

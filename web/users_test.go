@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -87,6 +88,7 @@ func TestUsersRoutesOnlyForSiteAdmins(t *testing.T) {
 		{idPath + "/make-site-admin", url.Values{}, 303},
 		{idPath + "/remove-site-admin", url.Values{}, 303},
 		{idPath + "/deactivate", url.Values{}, 303},
+		{idPath + "/invite", url.Values{}, 303}, // refused: not invited
 	}
 	for _, who := range []string{"admin@example.com", "member@example.com", "viewer@example.com"} {
 		u := userState(t, app, who)
@@ -370,6 +372,25 @@ func TestAdminUsersPage(t *testing.T) {
 	}
 	if !contains(page, `data-testid="user-di@example.com"`) || !contains(page, ">invited<") {
 		t.Fatal("the invited user is not listed as invited")
+	}
+	firstLink := regexp.MustCompile(`data-copy="([^"]+)"`).FindStringSubmatch(page)[1]
+
+	// A lost link: New invitation link issues a fresh one and retires the old.
+	di := userState(t, app, "di@example.com")
+	site.PostForm(t, "/admin/users/"+strconv.FormatInt(di.ID, 10)+"/invite", url.Values{})
+	_, page = site.Get(t, "/admin/users")
+	m := regexp.MustCompile(`data-copy="([^"]+)"`).FindStringSubmatch(page)
+	if m == nil || m[1] == firstLink {
+		t.Fatal("no fresh invitation link")
+	}
+	assertInviteDead(t, app, invitePath(t, app, firstLink), "di@example.com")
+	if status, _ := acceptInvite(t, app, invitePath(t, app, m[1]), "di's password"); status != http.StatusSeeOther {
+		t.Fatalf("fresh link: %d", status)
+	}
+	cy := userState(t, app, "cy@example.com")
+	site.PostForm(t, "/admin/users/"+strconv.FormatInt(cy.ID, 10)+"/invite", url.Values{})
+	if _, page = site.Get(t, "/admin/users"); !contains(page, "only invited users get invitation links") || contains(page, `data-testid="invite-link"`) {
+		t.Fatal("an active user got an invitation link")
 	}
 	status, page = site.PostForm(t, "/admin/users", url.Values{"email": {"cy@example.com"}, "password": {"another secret"}})
 	if status != http.StatusConflict || !contains(page, "already exists") || !contains(page, `value="cy@example.com"`) || contains(page, "another secret") {

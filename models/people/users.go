@@ -215,3 +215,31 @@ func AddMember(ctx context.Context, db *gorm.DB, actor *models.User, scope Membe
 	}
 	return out, nil
 }
+
+// Reinvite issues a fresh link to an invited person (the admin lost the
+// first one); their older links stop working. Only invited people have
+// links: anyone else is a validation error.
+func Reinvite(ctx context.Context, db *gorm.DB, actor *models.User, userID int64) (*Invite, error) {
+	var invite *Invite
+	actorID, actorName := actorOf(actor)
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		u, err := models.PersonByID(ctx, tx, userID)
+		if err != nil {
+			return err
+		}
+		if u.State != models.UserInvited {
+			return models.Invalid("state", "%s is %s: only invited users get invitation links", u.Email, u.State)
+		}
+		if invite, err = issueInvitation(ctx, tx, u, actor); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{
+			ActorID: actorID, ActorName: actorName, Kind: "user.invite", Target: u.Email,
+			After: audit.JSON(map[string]any{"expires_at": invite.ExpiresAt}),
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return invite, nil
+}
