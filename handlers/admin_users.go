@@ -50,7 +50,6 @@ func (h *Handler) AdminUserCreate(c echo.Context) error {
 		h.flash(c, "success", "Created "+u.Email+". They can sign in with the password you set.")
 		return redirect(c, "/admin/users")
 	}
-	h.flash(c, "success", "Invited "+u.Email+".")
 	link, mailed := h.deliverInvite(c, invite, inviteWhere)
 	h.flashInvite(c, u.Email, link, mailed)
 	return redirect(c, "/admin/users")
