@@ -1,6 +1,7 @@
 // Copy buttons: <button data-copy="text"> puts text on the clipboard (the
 // invitation link). Without clipboard access the text is selected instead,
-// so the user can copy it by hand.
+// so the user can copy it by hand. Loaded async: it only listens on
+// document, so it need not delay DOMContentLoaded (and htmx's start).
 (function () {
   "use strict";
   function copyBySelection(text) {
