@@ -7,12 +7,20 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 )
 
 type memberJSON struct {
 	Email string      `json:"email"`
 	Name  string      `json:"name"`
 	Role  models.Role `json:"role"`
+}
+
+// memberAddedJSON answers an add; InviteURL is set when the email had no
+// account yet (or one still waiting for its password).
+type memberAddedJSON struct {
+	memberJSON
+	InviteURL string `json:"invite_url,omitempty"`
 }
 
 type memberBody struct {
@@ -45,11 +53,16 @@ func (h *Handler) apiMemberAdd(c echo.Context, s memberScope) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.add(c.Request().Context(), h.db, s.id, body.Email, role)
+	added, err := people.AddMember(c.Request().Context(), h.db, CurrentUser(c), s.scope, body.Email, role)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusCreated, memberJSON{Email: m.Email, Name: m.Name, Role: m.Role})
+	m := added.Member
+	out := memberAddedJSON{memberJSON: memberJSON{Email: m.Email, Name: m.Name, Role: m.Role}}
+	if added.Invite != nil {
+		out.InviteURL, _ = h.deliverInvite(c, added.Invite, s.where)
+	}
+	return c.JSON(http.StatusCreated, out)
 }
 
 // apiMemberChange is PATCH (role) or DELETE of .../members/:email.

@@ -10,6 +10,7 @@ import (
 	"github.com/gorilla/sessions"
 	"gorm.io/gorm"
 
+	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/jobs/slackclient"
 	"github.com/automations-dev/automations/models/people"
@@ -49,6 +50,8 @@ type Deps struct {
 	PasswordLogin bool
 	// SessionLimits end sign-in sessions (SESSION_IDLE_TIMEOUT, SESSION_MAX_AGE).
 	SessionLimits people.SessionLimits
+	// Mailer mails invitation links; nil when SMTP_URL is unset.
+	Mailer *mailer.Mailer
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -78,6 +81,7 @@ type Handler struct {
 	// oidc is nil when single sign-on is off.
 	oidc          *oidcClient
 	passwordLogin bool
+	mailer        *mailer.Mailer
 }
 
 // New builds the Handler.
@@ -98,6 +102,7 @@ func New(d Deps) *Handler {
 
 		oidc:          newOIDCClient(d.OIDC),
 		passwordLogin: d.PasswordLogin,
+		mailer:        d.Mailer,
 	}
 }
 

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -19,8 +21,11 @@ import (
 type memberScope struct {
 	id      int64
 	pageURL string
+	// scope says where people.AddMember adds (and invites); where names it
+	// in invitation mails.
+	scope   people.MemberScope
+	where   string
 	list    func(context.Context, *gorm.DB, int64) ([]models.Member, error)
-	add     func(context.Context, *gorm.DB, int64, string, models.Role) (*models.Member, error)
 	setRole func(context.Context, *gorm.DB, int64, int64, models.Role) error
 	remove  func(context.Context, *gorm.DB, int64, int64) error
 	// page re-renders the screen with the add-member form's errors.
@@ -31,7 +36,8 @@ func (h *Handler) teamScope(c echo.Context) memberScope {
 	t := currentTeam(c)
 	return memberScope{
 		id: t.ID, pageURL: "/teams/" + t.Name,
-		list: models.TeamMembers, add: models.AddTeamMember,
+		scope: people.Team(t.ID), where: fmt.Sprintf("the team %q", t.Name),
+		list:    models.TeamMembers,
 		setRole: models.SetTeamRole, remove: models.RemoveTeamMember,
 		page: h.renderTeamSettings,
 	}
@@ -41,7 +47,8 @@ func (h *Handler) registryScope(c echo.Context) memberScope {
 	r := currentRegistry(c)
 	return memberScope{
 		id: r.ID, pageURL: "/registries/" + r.Name + "/members",
-		list: models.RegistryMembers, add: models.AddRegistryMember,
+		scope: people.Registry(r.ID), where: fmt.Sprintf("the registry %q", r.Name),
+		list:    models.RegistryMembers,
 		setRole: models.SetRegistryRole, remove: models.RemoveRegistryMember,
 		page: h.renderRegistryMembers,
 	}
@@ -53,8 +60,9 @@ func (h *Handler) addMemberForm(c echo.Context, s memberScope) error {
 	role := c.FormValue("role")
 	form := views.Form{Values: map[string]string{"email": email, "role": role}, Errors: map[string]string{}}
 	r, err := models.ParseRole("role", role)
+	var added *people.AddedMember
 	if err == nil {
-		_, err = s.add(c.Request().Context(), h.db, s.id, email, r)
+		added, err = people.AddMember(c.Request().Context(), h.db, CurrentUser(c), s.scope, email, r)
 	}
 	if errs, status, ok := fieldErrors(err); ok {
 		form.Errors = errs
@@ -63,7 +71,11 @@ func (h *Handler) addMemberForm(c echo.Context, s memberScope) error {
 	if err != nil {
 		return err
 	}
-	h.flash(c, "success", "Added "+models.NormalizeEmail(email)+" as "+role+".")
+	h.flash(c, "success", "Added "+added.Member.Email+" as "+role+".")
+	if added.Invite != nil {
+		link, mailed := h.deliverInvite(c, added.Invite, s.where)
+		h.flashInvite(c, added.Member.Email, link, mailed)
+	}
 	return redirect(c, s.pageURL)
 }
 

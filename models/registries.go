@@ -89,6 +89,7 @@ func RegistryMembers(ctx context.Context, db *gorm.DB, registryID int64) ([]Memb
 }
 
 // AddRegistryMember adds the user with email to a registry.
+// Requests go through people.AddMember, which also invites unknown emails.
 func AddRegistryMember(ctx context.Context, db *gorm.DB, registryID int64, email string, role Role) (*Member, error) {
 	return registryMembership.add(ctx, db, registryID, email, role)
 }

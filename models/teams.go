@@ -100,6 +100,7 @@ func TeamMembers(ctx context.Context, db *gorm.DB, teamID int64) ([]Member, erro
 }
 
 // AddTeamMember adds the user with email to a team.
+// Requests go through people.AddMember, which also invites unknown emails.
 func AddTeamMember(ctx context.Context, db *gorm.DB, teamID int64, email string, role Role) (*Member, error) {
 	return teamMembership.add(ctx, db, teamID, email, role)
 }

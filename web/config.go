@@ -48,6 +48,10 @@ type Config struct {
 	// PasswordLogin (PASSWORD_LOGIN=false) can leave single sign-on as the
 	// only way in; on unless turned off, also in a Config built in code.
 	PasswordLogin Switch `env:"PASSWORD_LOGIN"`
+	// SMTPURL (smtp://user:pass@host:port) turns on mailing invitation
+	// links; SMTPFrom is their sender.
+	SMTPURL  string `env:"SMTP_URL"`
+	SMTPFrom string `env:"SMTP_FROM" envDefault:"automations@localhost"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
 	// WorkerLease is how long a worker holds a delivery it claimed; if it

@@ -245,7 +245,7 @@ func TestMemberFormErrorsStayBesideTheField(t *testing.T) {
 		wantStatus  int
 		wantText    string
 	}{
-		{"nobody@example.com", "member", 422, "no user has the email"},
+		{"not-an-email", "member", 422, "is not an email address"},
 		{"member@example.com", "member", 409, "already a member"},
 		{"other@example.com", "owner", 422, "is not a role"},
 	}

@@ -19,6 +19,9 @@ func (s *Server) routes() {
 	// Single sign-on (404 unless OIDC_* are set); anyone may start one.
 	e.GET("/auth/oidc/login", h.OIDCLogin)
 	e.GET("/auth/oidc/callback", h.OIDCCallback)
+	// Invitation links: the token is the credential, so no sign-in.
+	e.GET("/invite/:token", h.InvitePage)
+	e.POST("/invite/:token", h.InviteAccept)
 
 	// Screens: signed in through the session cookie.
 	ui := e.Group("", requireLogin)
@@ -31,6 +34,15 @@ func (s *Server) routes() {
 	ui.POST("/settings/sessions/revoke-others", h.SessionsRevokeOthers)
 	ui.POST("/settings/sessions/revoke-all", h.SessionsRevokeAll)
 	ui.POST("/settings/password", h.PasswordChange)
+
+	// Admin → Users: site admins only.
+	ui.GET("/admin/users", h.AdminUsers, requireSiteAdmin)
+	ui.POST("/admin/users", h.AdminUserCreate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/deactivate", h.AdminUserDeactivate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/reactivate", h.AdminUserReactivate, requireSiteAdmin)
+	ui.POST("/admin/users/:id/make-site-admin", h.AdminUserMakeSiteAdmin, requireSiteAdmin)
+	ui.POST("/admin/users/:id/remove-site-admin", h.AdminUserRemoveSiteAdmin, requireSiteAdmin)
+	ui.POST("/admin/users/:id/invite", h.AdminUserReinvite, requireSiteAdmin)
 
 	ui.GET("/teams", h.TeamsList)
 	ui.POST("/teams", h.TeamCreate)
@@ -97,6 +109,10 @@ func (s *Server) routes() {
 
 	// JSON API: Bearer API keys.
 	api := e.Group("/api/v1", s.apiAuth)
+	api.GET("/users", h.APIUsersList, requireSiteAdmin)
+	api.POST("/users", h.APIUserCreate, requireSiteAdmin)
+	api.PATCH("/users/:email", h.APIUserUpdate, requireSiteAdmin)
+	api.DELETE("/users/:email", h.APIUserDeactivate, requireSiteAdmin)
 	api.GET("/teams", h.APITeamsList)
 	api.POST("/teams", h.APITeamCreate)
 	api.GET("/teams/:team/members", h.APITeamMembers, s.teamAccess(viewer))

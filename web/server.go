@@ -13,6 +13,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/handlers"
+	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/models/secretbox"
@@ -55,6 +56,12 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		_ = box.Close()
 		return nil, err
 	}
+	mail, err := mailer.New(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, err
+	}
 	limits := people.SessionLimits{IdleTimeout: cfg.SessionIdleTimeout, MaxAge: cfg.SessionMaxAge}
 	if limits.MaxAge <= 0 {
 		limits.MaxAge = people.DefaultSessionMaxAge
@@ -90,6 +97,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Sender:   snd,
 		// LaunchLease is how long an agent holds a claimed run-queue item.
 		LaunchLease: lease,
+		Mailer:      mail,
 		Slack:       handlers.SlackConfig{ClientID: cfg.SlackClientID, ClientSecret: cfg.SlackClientSecret, APIURL: cfg.SlackAPIURL},
 
 		// Single sign-on (OIDC_*) and whether passwords still sign in.

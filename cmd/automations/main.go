@@ -38,6 +38,8 @@ commands:
                                           create a site admin
   admin api-key --email E [--name N]      mint an API key; the key alone is the last line of output
   admin reset-password --email E --password P
+  user create --email E --password P [--name N]
+                                          create an ordinary (not site-admin) user
   agent --queue TEAM/QUEUE --url URL --api-key K [--name N] [--poll 2s] -- CMD [ARGS]
                                           launch agent: claim items of the queue and run CMD for each,
                                           with LAUNCH_ITEM_ID, LAUNCH_JOB, LAUNCH_JOB_VERSION, LAUNCH_PROJECT
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = migrate(ctx, cfg, log, stdout)
 	case "admin":
 		err = admin(ctx, cfg, args[1:], stdout)
+	case "user":
+		err = user(ctx, cfg, args[1:], stdout)
 	case "agent":
 		err = runAgent(ctx, args[1:], stdout, stderr, log)
 	case "help", "-h", "--help":
@@ -322,6 +326,36 @@ func admin(ctx context.Context, cfg web.Config, args []string, stdout io.Writer)
 	default:
 		return usageError{fmt.Sprintf("unknown admin subcommand %q", args[0])}
 	}
+	return nil
+}
+
+// user is `automations user create`: an ordinary account, active at once,
+// recorded in the audit log like one a site admin creates.
+func user(ctx context.Context, cfg web.Config, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return usageError{"user needs a subcommand: create"}
+	}
+	fs := flag.NewFlagSet("user create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "email")
+	password := fs.String("password", "", "password")
+	name := fs.String("name", "", "name")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if strings.TrimSpace(*email) == "" || *password == "" {
+		return usageError{"--email and --password are required"}
+	}
+	db, err := openDB(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer closeDB(db)
+	u, _, err := people.CreatePerson(ctx, db, nil, people.NewPerson{Email: *email, Password: *password, Name: *name})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created user %s\n", u.Email)
 	return nil
 }
 

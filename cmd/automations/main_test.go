@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/modeltest"
 )
 
@@ -177,5 +179,30 @@ func TestServeOnAFreshDataDir(t *testing.T) {
 		if f != "automations.db" && info.Mode().Perm() != 0o600 {
 			t.Errorf("%s has mode %v, want 0600", f, info.Mode().Perm())
 		}
+	}
+}
+
+// `user create` makes an ordinary (not site-admin) user who can sign in; a
+// taken email exits non-zero with a message.
+func TestUserCreateCommand(t *testing.T) {
+	db := modeltest.New(t)
+	out, errOut, code := cli(t, db, nil, "user", "create", "--email", "Bo@Example.com", "--password", "correct horse", "--name", "Bo")
+	if code != 0 || !strings.Contains(out, "created user bo@example.com") {
+		t.Fatalf("user create: code %d, %q %q", code, out, errOut)
+	}
+	u, err := models.Authenticate(context.Background(), db.DB, "bo@example.com", "correct horse")
+	if err != nil || u.SiteAdmin || u.Name != "Bo" || u.State != models.UserActive {
+		t.Fatalf("created user: %+v, %v", u, err)
+	}
+	_, errOut, code = cli(t, db, nil, "user", "create", "--email", "bo@example.com", "--password", "another one")
+	if code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("duplicate user create: code %d, stderr %q", code, errOut)
+	}
+	_, errOut, code = cli(t, db, nil, "user", "create", "--email", "cy@example.com")
+	if code != 2 || !strings.Contains(errOut, "--password") {
+		t.Fatalf("user create without a password: code %d, stderr %q", code, errOut)
+	}
+	if _, err := models.UserByEmail(context.Background(), db.DB, "cy@example.com"); err == nil {
+		t.Fatal("user create without a password made a user")
 	}
 }
