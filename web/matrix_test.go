@@ -114,10 +114,24 @@ var routeExpectations = map[string]string{
 	"POST /settings/sessions/revoke-others": tier.signedIn,
 	"POST /settings/sessions/revoke-all":    tier.signedIn,
 	"POST /settings/password":               tier.signedIn,
-	"GET /":                                 tier.signedIn,
-	"GET /settings":                         tier.signedIn,
-	"POST /settings/api-keys":               tier.signedIn,
-	"POST /settings/api-keys/:id/revoke":    tier.signedIn, // the caller's own key
+	// Users and invitations (DESIGN.md §13): the token is the credential.
+	"GET /invite/:token":                      tier.public,
+	"POST /invite/:token":                     tier.public,
+	"GET /admin/users":                        tier.siteAdmin,
+	"POST /admin/users":                       tier.siteAdmin,
+	"POST /admin/users/:id/deactivate":        tier.siteAdmin,
+	"POST /admin/users/:id/reactivate":        tier.siteAdmin,
+	"POST /admin/users/:id/make-site-admin":   tier.siteAdmin,
+	"POST /admin/users/:id/remove-site-admin": tier.siteAdmin,
+	"POST /admin/users/:id/invite":            tier.siteAdmin,
+	"GET /api/v1/users":                       tier.siteAdmin,
+	"POST /api/v1/users":                      tier.siteAdmin,
+	"PATCH /api/v1/users/:email":              tier.siteAdmin,
+	"DELETE /api/v1/users/:email":             tier.siteAdmin,
+	"GET /":                                   tier.signedIn,
+	"GET /settings":                           tier.signedIn,
+	"POST /settings/api-keys":                 tier.signedIn,
+	"POST /settings/api-keys/:id/revoke":      tier.signedIn, // the caller's own key
 
 	"GET /teams":                                      tier.signedIn,
 	"POST /teams":                                     tier.siteAdmin, // handler
