@@ -2,6 +2,8 @@ package web
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -68,7 +70,8 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	}
 	// The cookie holds only the session row's token; the row decides
 	// whether it is still good.
-	store := sessions.NewCookieStore(keys.Session)
+	// Encrypted as well as signed: flashes may carry an invitation link.
+	store := sessions.NewCookieStore(keys.Session, CookieBlockKey(keys.Session))
 	store.Options = &sessions.Options{
 		Path:     "/",
 		MaxAge:   int(limits.MaxAge.Seconds()),
@@ -166,4 +169,12 @@ func (s *Server) SetWake(f func()) { s.h.SetWake(f) }
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path
 	return len(p) >= 8 && p[:8] == "/api/v1/"
+}
+
+// CookieBlockKey derives the session cookie's AES-256 key from SECRET_KEY,
+// so no new setting is needed and every process sharing the key agrees.
+func CookieBlockKey(secret []byte) []byte {
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte("session-cookie-block"))
+	return m.Sum(nil)
 }

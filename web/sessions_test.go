@@ -41,7 +41,7 @@ func cookieValues(t *testing.T, app *webtest.App, s *webtest.Session) map[any]an
 		t.Fatal("no session cookie")
 	}
 	values := map[any]any{}
-	if err := securecookie.New(app.Keys.Session, nil).Decode("automations_session", raw, &values); err != nil {
+	if err := securecookie.New(app.Keys.Session, web.CookieBlockKey(app.Keys.Session)).Decode("automations_session", raw, &values); err != nil {
 		t.Fatalf("decode session cookie: %v", err)
 	}
 	return values
