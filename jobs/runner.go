@@ -246,6 +246,7 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 		out.Attempt.DurationMS = time.Since(started).Milliseconds()
 	}
 	out.Attempt.Number = d.Attempts
+	out.Attempt.AutomationID, out.Attempt.WebhookID = d.AutomationID, d.WebhookID
 	res := models.AttemptResult{DeliveryID: d.ID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt}
 	switch {
 	case out.Err == nil:
