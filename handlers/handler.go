@@ -46,6 +46,14 @@ type Deps struct {
 	OIDC OIDCConfig
 	// PasswordLogin false refuses POST /login and hides the password form.
 	PasswordLogin bool
+	// Metrics counts what handlers do beyond HTTP requests; nil counts nothing.
+	Metrics Metrics
+}
+
+// Metrics is what handlers report to GET /metrics (web/metrics implements it).
+type Metrics interface {
+	// RunHistoryRowsIngested counts rows accepted by POST /api/v1/runs/{id}/history.
+	RunHistoryRowsIngested(n int)
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -74,6 +82,7 @@ type Handler struct {
 	// oidc is nil when single sign-on is off.
 	oidc          *oidcClient
 	passwordLogin bool
+	metrics       Metrics
 }
 
 // New builds the Handler.
@@ -93,6 +102,7 @@ func New(d Deps) *Handler {
 
 		oidc:          newOIDCClient(d.OIDC),
 		passwordLogin: d.PasswordLogin,
+		metrics:       d.Metrics,
 	}
 }
 

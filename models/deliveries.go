@@ -202,8 +202,10 @@ WHERE id IN ? AND state = 'running' AND leased_by = ?`, time.Now().UTC(), ids, w
 // AttemptResult is what a worker reports after trying a delivery.
 type AttemptResult struct {
 	DeliveryID int64
-	WorkerID   string
-	Attempt    DeliveryAttempt
+	// DeliveryUID is the delivery's public id, for logs.
+	DeliveryUID string
+	WorkerID    string
+	Attempt     DeliveryAttempt
 	// State is the delivery's new state: succeeded, retrying or failed.
 	State DeliveryState
 	// NextAttemptAt is when to retry (State retrying).

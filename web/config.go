@@ -60,6 +60,10 @@ type Config struct {
 	// without a heartbeat; after that another agent may claim it.
 	LaunchLease time.Duration `env:"LAUNCH_LEASE" envDefault:"60s"`
 	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
+	// LogFormat is json (one JSON object per line, for log pipelines) or text.
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// MetricsToken, when set, must come as Authorization: Bearer on GET /metrics.
+	MetricsToken string `env:"METRICS_TOKEN"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

@@ -16,6 +16,7 @@ import (
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/static"
+	"github.com/automations-dev/automations/web/metrics"
 )
 
 // Server is the assembled web application.
@@ -27,6 +28,9 @@ type Server struct {
 	h        *handlers.Handler
 	secrets  *secretbox.Box
 	sender   *sender.Sender
+	metrics  *metrics.Metrics
+	// scrape serves GET /metrics, behind METRICS_TOKEN when set.
+	scrape http.Handler
 }
 
 // New wires the routes and middleware. It does not listen. It opens the
@@ -54,10 +58,18 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		Secure:   cfg.SecureCookies(),
 		SameSite: http.SameSiteLaxMode,
 	}
+	// The server's own Prometheus registry (no global one), shared with an
+	// in-process worker through WithMetrics.
+	m, err := metrics.New(db, log)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
-	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd}
+	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd, metrics: m, scrape: m.Handler(cfg.MetricsToken)}
 	lease := cfg.LaunchLease
 	if lease <= 0 {
 		lease = DefaultLaunchLease
@@ -78,6 +90,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		// Single sign-on (OIDC_*) and whether passwords still sign in.
 		OIDC:          oidcDeps(cfg, keys),
 		PasswordLogin: cfg.PasswordLogin.On(),
+		Metrics:       m,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
@@ -110,6 +123,10 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	s.routes()
 	return s, nil
 }
+
+// Metrics is the server's registry and counters, for an in-process worker
+// (WithMetrics).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Close releases the secrets keeper and the sender's idle connections; call
 // it after the HTTP server has shut down.
