@@ -523,7 +523,7 @@ func DeliveryChartSection(p ChartProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</figcaption></figure><details class=\"chart-data\"><summary>Numbers</summary><table class=\"table small\" data-testid=\"chart-table\"><caption class=\"visually-hidden\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 47, "</figcaption></figure><details class=\"chart-data\"><summary data-testid=\"chart-numbers\">Numbers</summary><table class=\"table small\" data-testid=\"chart-table\"><caption class=\"visually-hidden\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
