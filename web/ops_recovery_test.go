@@ -8,13 +8,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
+	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/web"
 	"github.com/automations-dev/automations/web/webtest"
 )
@@ -225,5 +228,78 @@ func TestRetryFailedKeepsDeliveryIDs(t *testing.T) {
 	}
 	if strings.Join(kinds, ",") != "automation.retry_failed,automation.retry_failed,automation.retry_failed,webhook.retry_failed" {
 		t.Errorf("audit log %v", kinds)
+	}
+}
+
+// A team admin rotates the signing secret from the webhook's … menu in
+// Team Settings: a missing choice is refused beside the field with the
+// overlap kept, then the rotation shows on the webhook's page.
+func TestBrowserRotateSigningSecret(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING_NEW", "value": newSigningValue})
+	ctx := webtest.NewBrowser(t)
+	f.app.SignIn(t, ctx, "admin@example.com")
+	webtest.Do(t, ctx, "open Rotate from the … menu",
+		chromedp.Navigate(f.app.URL+"/teams/ml"),
+		chromedp.WaitVisible(webtest.TestID("webhook-ci")),
+		chromedp.Click(in("webhook-ci", "webhook-menu")),
+		webtest.ClickNav(in("webhook-ci", "rotate-webhook-secret")),
+		chromedp.WaitVisible(webtest.TestID("rotate-secret-form")),
+	)
+	status, err := chromedp.Run(ctx, chromedp.Text(webtest.TestID("signing-status")))
+	if err != nil || strings.Contains(status, "rotating") || !strings.Contains(status, "SIGNING") {
+		t.Errorf("signing status before %q (%v)", status, err)
+	}
+	webtest.Do(t, ctx, "rotate without choosing a secret",
+		chromedp.SetValue(in("rotate-secret-form", "field-overlap"), "2h"),
+		webtest.ClickNav(webtest.TestID("rotate-secret")),
+		chromedp.WaitVisible(`[data-testid="rotate-secret-form"] .field-error`),
+	)
+	overlap, err := chromedp.Run(ctx, chromedp.Value(in("rotate-secret-form", "field-overlap")))
+	if err != nil || overlap != "2h" {
+		t.Errorf("the overlap typed was not kept: %q (%v)", overlap, err)
+	}
+	webtest.Do(t, ctx, "rotate to SIGNING_NEW for 2h",
+		chromedp.SetValue(in("rotate-secret-form", "field-secret"), "SIGNING_NEW"),
+		webtest.ClickNav(webtest.TestID("rotate-secret")),
+		chromedp.WaitVisible(webtest.TestID("rotation-until")),
+	)
+	status, err = chromedp.Run(ctx, chromedp.Text(webtest.TestID("signing-status")))
+	if err != nil || !strings.Contains(status, "SIGNING_NEW, rotating from SIGNING") {
+		t.Errorf("signing status after %q (%v)", status, err)
+	}
+	until, err := chromedp.Run(ctx, chromedp.AttributeValue(webtest.TestID("rotation-until"), "datetime"))
+	at, perr := time.Parse(time.RFC3339, until.Value)
+	if err != nil || perr != nil || at.Sub(time.Now()) < 119*time.Minute || at.Sub(time.Now()) > 2*time.Hour {
+		t.Errorf("rotation until %q, want about 2h from now", until.Value)
+	}
+	flash, err := chromedp.Run(ctx, chromedp.Text(webtest.TestID("flash")))
+	if err != nil || !strings.Contains(flash, "now signs with SIGNING_NEW") {
+		t.Errorf("flash %q (%v)", flash, err)
+	}
+	var w models.Webhook
+	if err := f.app.DB.First(&w, "name = 'ci'").Error; err != nil || w.SigningSecret != "SIGNING_NEW" || w.PreviousSigningSecret != "SIGNING" {
+		t.Errorf("stored webhook %+v (%v)", w, err)
+	}
+}
+
+// The screens' Retry failed forms: a bad time comes back beside the field
+// with 422 and what was typed; a good one redirects with the count.
+func TestRetryFailedForms(t *testing.T) {
+	f := newAutomationFixture(t, func(int) int { return http.StatusBadGateway }, webtest.WithConfig(func(c *web.Config) { c.RetrySchedule = "" }))
+	a := f.must(t, http.StatusCreated, "POST", "/api/v1/automations", projectAutomation("notify", "CREATE_ARTIFACT", `{}`))
+	s := f.app.SignInHTTP(t, "admin@example.com")
+	for _, path := range []string{fmt.Sprintf("/automations/%v/retry-failed", a["id"]), "/teams/ml/webhooks/ci/retry-failed"} {
+		status, html := s.PostForm(t, path, url.Values{"since": {"last tuesday"}})
+		if status != http.StatusUnprocessableEntity || !strings.Contains(html, `value="last tuesday"`) || !strings.Contains(html, "neither a time") {
+			t.Errorf("%s with a bad since: %d, want 422 with the error beside the field", path, status)
+		}
+		status, _, loc := s.PostFormRedirect(t, path, url.Values{"since": {time.Now().UTC().Add(-time.Hour).Format("2006-01-02T15:04")}})
+		if status != http.StatusSeeOther || loc == "" {
+			t.Errorf("%s: %d to %q, want 303", path, status, loc)
+		}
+		if _, html := s.Get(t, loc); !strings.Contains(html, "No failed deliveries since then") {
+			t.Errorf("%s: no flash saying nothing was queued", path)
+		}
 	}
 }
