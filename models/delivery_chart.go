@@ -63,8 +63,9 @@ type DeliveryChart struct {
 	Sampled bool
 }
 
-// chartSampleLimit bounds the durations SQLite reads to compute
-// percentiles in Go; PostgreSQL computes them exactly with percentile_cont.
+// chartSampleLimit bounds the attempts percentiles are computed over:
+// exact up to it, above it over an even sample of about this many
+// (percentile_cont on PostgreSQL, the same interpolation in Go on SQLite).
 const chartSampleLimit = 20000
 
 // DeliveryChartOf reads the chart of target (an automation or a webhook)
@@ -103,38 +104,61 @@ func DeliveryChartOf(ctx context.Context, db *gorm.DB, target RetryTarget, rng C
 	return ch, nil
 }
 
-type chartRow struct {
-	Bucket    *int64   `gorm:"column:bucket"`
-	Succeeded int64    `gorm:"column:succeeded"`
-	Retrying  int64    `gorm:"column:retrying"`
-	Failed    int64    `gorm:"column:failed"`
-	P50       *float64 `gorm:"column:p50"`
-	P95       *float64 `gorm:"column:p95"`
+// sampled is the condition picking an even sample of about 1 in k
+// attempts: a multiplicative hash of the delivery id modulo a prime, so
+// ids in any stride (two automations firing on the same events take
+// turns) are sampled alike; a delivery's attempts stay together. 40503 ×
+// an id stays inside 64 bits for ids below 2×10^14.
+const sampled = `(delivery_id * 40503) % 65521 < ?`
+
+// sampleEvery is the share of attempts (out of 65521) sampled for an
+// even sample of about chartSampleLimit of total; 65521 keeps them all.
+func sampleEvery(total int64) int64 {
+	if total <= chartSampleLimit {
+		return 65521
+	}
+	return max(65521*chartSampleLimit/total, 1)
 }
 
-// chartPostgres counts and computes exact percentiles per bucket and, in
-// the grouping set (), over the whole range (the row whose bucket is NULL).
+// chartPostgres counts exactly (a hash aggregate over date_bin, no sort),
+// then computes percentile_cont per bucket and, in the grouping set (),
+// over the whole range (the row whose bucket is NULL), over at most about
+// chartSampleLimit attempts: sorting every attempt of a busy month is
+// what made the chart slow (see BenchmarkDeliveryChartMillion).
 func chartPostgres(ctx context.Context, db *gorm.DB, col string, id int64, since, end time.Time, step time.Duration, ch *DeliveryChart) error {
-	var rows []chartRow
-	err := db.WithContext(ctx).Raw(`SELECT floor(extract(epoch FROM started_at - ?) / ?)::bigint AS bucket,
+	bucket := `date_bin(make_interval(secs => ?), started_at, ?)`
+	stepSec := step.Seconds()
+	var counts []chartTimeRow
+	err := db.WithContext(ctx).Raw(`SELECT `+bucket+` AS at,
   count(*) FILTER (WHERE outcome = 'succeeded') AS succeeded,
   count(*) FILTER (WHERE outcome = 'retrying') AS retrying,
-  count(*) FILTER (WHERE outcome = 'failed') AS failed,
+  count(*) FILTER (WHERE outcome = 'failed') AS failed
+FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ?
+GROUP BY 1`, stepSec, since, id, since, end).Scan(&counts).Error
+	if err != nil {
+		return err
+	}
+	total := ch.setCounts(counts, since, step)
+	if total == 0 {
+		return nil
+	}
+	share := sampleEvery(total)
+	ch.Sampled = share < 65521
+	var rows []chartTimeRow
+	err = db.WithContext(ctx).Raw(`SELECT `+bucket+` AS at,
   percentile_cont(0.5) WITHIN GROUP (ORDER BY duration_ms) AS p50,
   percentile_cont(0.95) WITHIN GROUP (ORDER BY duration_ms) AS p95
-FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ?
-GROUP BY GROUPING SETS ((1), ())`, since, step.Seconds(), id, since, end).Scan(&rows).Error
+FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ? AND `+sampled+`
+GROUP BY GROUPING SETS ((1), ())`, stepSec, since, id, since, end, share).Scan(&rows).Error
 	if err != nil {
 		return err
 	}
 	for _, r := range rows {
 		b := &ch.Total
-		if r.Bucket != nil {
-			if *r.Bucket < 0 || int(*r.Bucket) >= len(ch.Buckets) {
+		if r.At != nil {
+			if b = ch.bucketAt(*r.At, since, step); b == nil {
 				continue
 			}
-			b = &ch.Buckets[*r.Bucket]
-			b.Succeeded, b.Retrying, b.Failed = r.Succeeded, r.Retrying, r.Failed
 		}
 		if r.P50 != nil {
 			b.P50 = *r.P50
@@ -146,13 +170,54 @@ GROUP BY GROUPING SETS ((1), ())`, since, step.Seconds(), id, since, end).Scan(&
 	return nil
 }
 
+// chartTimeRow is a chart row: PostgreSQL names its bucket by date_bin's
+// start, SQLite by its number.
+type chartTimeRow struct {
+	At        *time.Time `gorm:"column:at"`
+	Bucket    *int64     `gorm:"column:bucket"` // SQLite's bucket number
+	Succeeded int64      `gorm:"column:succeeded"`
+	Retrying  int64      `gorm:"column:retrying"`
+	Failed    int64      `gorm:"column:failed"`
+	P50       *float64   `gorm:"column:p50"`
+	P95       *float64   `gorm:"column:p95"`
+}
+
+// bucketAt is the bucket starting at t, nil outside the range.
+func (ch *DeliveryChart) bucketAt(t, since time.Time, step time.Duration) *ChartBucket {
+	i := int(t.Sub(since) / step)
+	if t.Before(since) || i >= len(ch.Buckets) {
+		return nil
+	}
+	return &ch.Buckets[i]
+}
+
+// setCounts puts each row's counts in its bucket and returns the sum.
+func (ch *DeliveryChart) setCounts(rows []chartTimeRow, since time.Time, step time.Duration) int64 {
+	var total int64
+	for _, r := range rows {
+		var b *ChartBucket
+		switch {
+		case r.At != nil:
+			b = ch.bucketAt(*r.At, since, step)
+		case r.Bucket != nil && *r.Bucket >= 0 && int(*r.Bucket) < len(ch.Buckets):
+			b = &ch.Buckets[*r.Bucket]
+		}
+		if b == nil {
+			continue
+		}
+		b.Succeeded, b.Retrying, b.Failed = r.Succeeded, r.Retrying, r.Failed
+		total += b.Attempts()
+	}
+	return total
+}
+
 // chartSQLite counts exactly in SQL and computes percentiles in Go over at
-// most chartSampleLimit durations: every k-th attempt by id when there are
-// more (an evenly spread sample, not the newest only).
+// most about chartSampleLimit durations (an evenly spread sample by
+// delivery id, not the newest only), like chartPostgres.
 func chartSQLite(ctx context.Context, db *gorm.DB, col string, id int64, since, end time.Time, step time.Duration, ch *DeliveryChart) error {
 	bucket := `(CAST(strftime('%s', started_at) AS INTEGER) - ?) / ?`
 	stepSec := int64(step.Seconds())
-	var rows []chartRow
+	var rows []chartTimeRow
 	err := db.WithContext(ctx).Raw(`SELECT `+bucket+` AS bucket,
   SUM(outcome = 'succeeded') AS succeeded, SUM(outcome = 'retrying') AS retrying, SUM(outcome = 'failed') AS failed
 FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ?
@@ -160,27 +225,19 @@ GROUP BY 1`, since.Unix(), stepSec, id, since, end).Scan(&rows).Error
 	if err != nil {
 		return err
 	}
-	var total int64
-	for _, r := range rows {
-		if r.Bucket == nil || *r.Bucket < 0 || int(*r.Bucket) >= len(ch.Buckets) {
-			continue
-		}
-		b := &ch.Buckets[*r.Bucket]
-		b.Succeeded, b.Retrying, b.Failed = r.Succeeded, r.Retrying, r.Failed
-		total += b.Attempts()
-	}
+	total := ch.setCounts(rows, since, step)
 	if total == 0 {
 		return nil
 	}
-	k := (total + chartSampleLimit - 1) / chartSampleLimit
-	ch.Sampled = k > 1
+	share := sampleEvery(total)
+	ch.Sampled = share < 65521
 	var samples []struct {
 		Bucket     int64 `gorm:"column:bucket"`
 		DurationMS int64 `gorm:"column:duration_ms"`
 	}
 	err = db.WithContext(ctx).Raw(`SELECT `+bucket+` AS bucket, duration_ms
-FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ? AND id % ? = 0`,
-		since.Unix(), stepSec, id, since, end, k).Scan(&samples).Error
+FROM delivery_attempts WHERE `+col+` = ? AND started_at >= ? AND started_at < ? AND `+sampled,
+		since.Unix(), stepSec, id, since, end, share).Scan(&samples).Error
 	if err != nil {
 		return err
 	}
