@@ -94,9 +94,12 @@ func DeliveryChartOf(ctx context.Context, db *gorm.DB, target RetryTarget, rng C
 		ch.Total.Retrying += b.Retrying
 		ch.Total.Failed += b.Failed
 	}
-	// In flight: through the small partial index of unfinished deliveries.
+	// In flight: through the small partial index of unfinished deliveries
+	// (held ones wait for a person, not for a worker: nothing to watch).
+	// The unary + keeps both planners off the by-automation index, which
+	// would walk every delivery the automation ever had.
 	var inFlight []int64
-	if err := db.WithContext(ctx).Raw(`SELECT 1 FROM deliveries WHERE completed_at IS NULL AND `+col+` = ? LIMIT 1`, id).
+	if err := db.WithContext(ctx).Raw(`SELECT 1 FROM deliveries WHERE completed_at IS NULL AND state IN ('queued', 'running', 'retrying') AND +`+col+` = ? LIMIT 1`, id).
 		Scan(&inFlight).Error; err != nil {
 		return nil, fmt.Errorf("delivery chart: deliveries in flight: %w", err)
 	}
