@@ -116,3 +116,11 @@ func (h *Handler) wakeDeliveries() {
 		h.wake()
 	}
 }
+
+// countRunHistoryRows reports rows of run history accepted to the metrics,
+// if the handler has them (POST /api/v1/runs/{id}/history calls it).
+func (h *Handler) countRunHistoryRows(n int) {
+	if h.metrics != nil {
+		h.metrics.RunHistoryRowsIngested(n)
+	}
+}
