@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -15,8 +16,12 @@ type webhookJSON struct {
 	AccessTokenSecret string   `json:"access_token_secret"`
 	SigningSecret     string   `json:"signing_secret"`
 	Secrets           []string `json:"secrets"`
-	CreatedAt         string   `json:"created_at"`
-	UpdatedAt         string   `json:"updated_at"`
+	// During a signing secret rotation: the old secret and until when it
+	// still signs.
+	PreviousSigningSecret string `json:"previous_signing_secret,omitempty"`
+	PreviousSigningUntil  string `json:"previous_signing_until,omitempty"`
+	CreatedAt             string `json:"created_at"`
+	UpdatedAt             string `json:"updated_at"`
 }
 
 func toWebhookJSON(w *models.Webhook) webhookJSON {
@@ -24,9 +29,13 @@ func toWebhookJSON(w *models.Webhook) webhookJSON {
 	if granted == nil {
 		granted = []string{}
 	}
-	return webhookJSON{ID: w.ID, Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret,
+	out := webhookJSON{ID: w.ID, Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret,
 		SigningSecret: w.SigningSecret, Secrets: granted,
 		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat)}
+	if w.RotationInProgress(time.Now()) {
+		out.PreviousSigningSecret, out.PreviousSigningUntil = w.PreviousSigningSecret, w.PreviousSigningUntil.UTC().Format(timeFormat)
+	}
+	return out
 }
 
 // webhookBody is the JSON of POST and PATCH; in a PATCH, absent fields keep

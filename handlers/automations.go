@@ -456,11 +456,17 @@ func actionLabel(t string) string {
 
 // AutomationDetails is GET /automations/:id: configuration and history.
 func (h *Handler) AutomationDetails(c echo.Context) error {
-	ctx, u := c.Request().Context(), CurrentUser(c)
 	a, scope, err := h.loadAutomation(c)
 	if err != nil {
 		return err
 	}
+	return h.renderAutomationDetails(c, http.StatusOK, a, scope, defaultRetryForm())
+}
+
+// renderAutomationDetails shows the details page; retry is the Retry
+// failed form (with its error after a refused retry).
+func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.Automation, scope *automationScope, retry views.Form) error {
+	ctx, u := c.Request().Context(), CurrentUser(c)
 	ds, detail, err := h.visibleHistory(ctx, u, a)
 	if err != nil {
 		return err
@@ -481,9 +487,14 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 			return err
 		}
 	}
-	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
+	chart, err := h.chartProps(ctx, c, models.RetryTarget{AutomationID: a.ID}, views.AutomationURL(a.ID)+"/chart", "automation "+a.Name)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, status, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
 		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
+		Chart: chart, RetryForm: retry,
 	}))
 }
 

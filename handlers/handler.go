@@ -52,6 +52,14 @@ type Deps struct {
 	SessionLimits people.SessionLimits
 	// Mailer mails invitation links; nil when SMTP_URL is unset.
 	Mailer *mailer.Mailer
+	// Metrics counts what handlers do beyond HTTP requests; nil counts nothing.
+	Metrics Metrics
+}
+
+// Metrics is what handlers report to GET /metrics (web/metrics implements it).
+type Metrics interface {
+	// RunHistoryRowsIngested counts rows accepted by POST /api/v1/runs/{id}/history.
+	RunHistoryRowsIngested(n int)
 }
 
 // SlackConfig is the Slack app's OAuth client (SLACK_CLIENT_ID,
@@ -82,6 +90,7 @@ type Handler struct {
 	oidc          *oidcClient
 	passwordLogin bool
 	mailer        *mailer.Mailer
+	metrics       Metrics
 }
 
 // New builds the Handler.
@@ -103,6 +112,7 @@ func New(d Deps) *Handler {
 		oidc:          newOIDCClient(d.OIDC),
 		passwordLogin: d.PasswordLogin,
 		mailer:        d.Mailer,
+		metrics:       d.Metrics,
 	}
 }
 
@@ -114,5 +124,13 @@ func (h *Handler) SetWake(f func()) { h.wake = f }
 func (h *Handler) wakeDeliveries() {
 	if h.wake != nil {
 		h.wake()
+	}
+}
+
+// countRunHistoryRows reports rows of run history accepted to the metrics,
+// if the handler has them (POST /api/v1/runs/{id}/history calls it).
+func (h *Handler) countRunHistoryRows(n int) {
+	if h.metrics != nil {
+		h.metrics.RunHistoryRowsIngested(n)
 	}
 }

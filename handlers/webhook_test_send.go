@@ -172,6 +172,9 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 		URL: resolved.URL, Body: body, AccessToken: resolved.AccessToken, SigningSecret: resolved.SigningSecret,
 		DeliveryID: "test_" + rand.Text(), Timestamp: time.Now(),
 	}
+	if req.Timestamp.Before(resolved.PreviousSigningUntil) {
+		req.PreviousSigningSecret = resolved.PreviousSigningSecret // signed as a delivery now would be
+	}
 	red := redactor(resolved)
 	redact := red.String
 	result := views.WebhookTestResult{Request: &views.TestRequest{
@@ -207,7 +210,7 @@ func sentHeaders(req sender.Request) []views.Header {
 // an endpoint may echo it in (models/redact): an endpoint that echoes the
 // request, or an error that quotes it, must not put a secret on the page.
 func redactor(r *models.ResolvedWebhook) *redact.Redactor {
-	values := []string{r.AccessToken, r.SigningSecret}
+	values := []string{r.AccessToken, r.SigningSecret, r.PreviousSigningSecret}
 	for _, v := range r.Secrets {
 		values = append(values, v)
 	}

@@ -43,6 +43,13 @@ type RunnerConfig struct {
 	Schedule    RetrySchedule
 	// Grace is how long shutdown waits for in-flight attempts.
 	Grace time.Duration
+	// Observer, if set, is told of every finished attempt (metrics).
+	Observer Observer
+}
+
+// Observer learns of each attempt's outcome as the runner decides it.
+type Observer interface {
+	AttemptFinished(actionType string, outcome models.DeliveryState, d time.Duration)
 }
 
 // Runner claims due deliveries, runs their actions with bounded
@@ -193,10 +200,11 @@ loop:
 // so another worker takes them at once rather than after their lease.
 func (r *Runner) release(queue chan models.Delivery) {
 	var ids []int64
+	var uids []string
 	for {
 		select {
 		case d := <-queue:
-			ids = append(ids, d.ID)
+			ids, uids = append(ids, d.ID), append(uids, d.UID)
 			continue
 		default:
 		}
@@ -208,7 +216,7 @@ func (r *Runner) release(queue chan models.Delivery) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	if err := models.ReleaseClaims(ctx, r.db, r.cfg.WorkerID, ids); err != nil {
-		r.log.Error("release claimed deliveries; they are retried when their leases expire", "count", len(ids), "err", err)
+		r.log.Error("release claimed deliveries; they are retried when their leases expire", "delivery_ids", uids, "err", err)
 	}
 }
 
@@ -246,7 +254,8 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 		out.Attempt.DurationMS = time.Since(started).Milliseconds()
 	}
 	out.Attempt.Number = d.Attempts
-	res := models.AttemptResult{DeliveryID: d.ID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt}
+	out.Attempt.AutomationID, out.Attempt.WebhookID = d.AutomationID, d.WebhookID
+	res := models.AttemptResult{DeliveryID: d.ID, DeliveryUID: d.UID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt}
 	switch {
 	case out.Err == nil:
 		res.State = models.DeliverySucceeded
@@ -265,7 +274,43 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 		}
 	}
 	res.Attempt.Redact(out.Redactor)
+	r.observe(d, &res)
 	return res
+}
+
+// observe reports a finished attempt to the observer and the log, every
+// line with the delivery's public id: succeeded at debug level, a retry at
+// info, giving up at warn.
+func (r *Runner) observe(d *models.Delivery, res *models.AttemptResult) {
+	took := time.Duration(res.Attempt.DurationMS) * time.Millisecond
+	if r.cfg.Observer != nil {
+		r.cfg.Observer.AttemptFinished(d.ActionType, res.State, took)
+	}
+	level := slog.LevelDebug
+	switch res.State {
+	case models.DeliveryRetrying:
+		level = slog.LevelInfo
+	case models.DeliveryFailed:
+		level = slog.LevelWarn
+	}
+	if !r.log.Enabled(context.Background(), level) {
+		return
+	}
+	attrs := []any{"delivery_id", d.UID, "action_type", d.ActionType, "attempt", res.Attempt.Number,
+		"outcome", string(res.State), "duration_ms", res.Attempt.DurationMS}
+	if d.AutomationID != nil {
+		attrs = append(attrs, "automation_id", *d.AutomationID)
+	}
+	if res.Attempt.ResponseStatus != nil {
+		attrs = append(attrs, "status", *res.Attempt.ResponseStatus)
+	}
+	if res.Attempt.Error != "" {
+		attrs = append(attrs, "err", res.Attempt.Error) // redacted above
+	}
+	if res.State == models.DeliveryRetrying {
+		attrs = append(attrs, "next_attempt_at", res.NextAttemptAt)
+	}
+	r.log.Log(context.Background(), level, "delivery attempt", attrs...)
 }
 
 // safePerform turns a panicking action into a failed attempt.
@@ -313,7 +358,11 @@ func (r *Runner) flush(batch []models.AttemptResult) {
 		if try == 3 || ctx.Err() != nil {
 			// The leases expire and the deliveries are attempted again:
 			// at least once, never lost.
-			r.log.Error("record delivery outcomes; they will be retried when their leases expire", "count", len(batch), "err", err)
+			uids := make([]string, len(batch))
+			for i, res := range batch {
+				uids[i] = res.DeliveryUID
+			}
+			r.log.Error("record delivery outcomes; they will be retried when their leases expire", "delivery_ids", uids, "err", err)
 			return
 		}
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)

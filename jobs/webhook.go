@@ -98,10 +98,16 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		redacted, _ := tpl.RenderRedacted(vars, names)
 		out.Attempt.RequestBody = string(redacted)
 	}
-	resp, err := a.Sender.Send(ctx, sender.Request{
+	now := time.Now()
+	req := sender.Request{
 		URL: wh.URL, Body: body, AccessToken: wh.AccessToken, SigningSecret: wh.SigningSecret,
-		DeliveryID: d.UID, Timestamp: time.Now(),
-	})
+		DeliveryID: d.UID, Timestamp: now,
+	}
+	// Checked at send time: a cached webhook must not outlive its overlap.
+	if now.Before(wh.PreviousSigningUntil) {
+		req.PreviousSigningSecret = wh.PreviousSigningSecret
+	}
+	resp, err := a.Sender.Send(ctx, req)
 	out.Attempt.DurationMS = resp.Duration.Milliseconds()
 	out.Attempt.RequestHeaders = shownHeaders(resp.RequestHeaders)
 	if err != nil {
@@ -132,7 +138,7 @@ type resolvedWebhook struct {
 // webhookRedactor removes every secret value a webhook's request may carry:
 // access token, signing secret and granted secrets.
 func webhookRedactor(wh *models.ResolvedWebhook) *redact.Redactor {
-	values := []string{wh.AccessToken, wh.SigningSecret}
+	values := []string{wh.AccessToken, wh.SigningSecret, wh.PreviousSigningSecret}
 	for _, v := range wh.Secrets {
 		values = append(values, v)
 	}

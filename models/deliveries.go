@@ -79,8 +79,12 @@ func (AutomationRevision) TableName() string { return "automation_revisions" }
 // DeliveryAttempt is the record of one try: the request as sent (secrets
 // redacted) and the response or error.
 type DeliveryAttempt struct {
-	ID                int64     `gorm:"column:id;primaryKey" json:"-"`
-	DeliveryID        int64     `gorm:"column:delivery_id" json:"-"`
+	ID         int64 `gorm:"column:id;primaryKey" json:"-"`
+	DeliveryID int64 `gorm:"column:delivery_id" json:"-"`
+	// AutomationID and WebhookID are the delivery's, copied so charts and
+	// bulk retries read attempts through their own indexes.
+	AutomationID      *int64    `gorm:"column:automation_id" json:"-"`
+	WebhookID         *int64    `gorm:"column:webhook_id" json:"-"`
 	Number            int       `gorm:"column:number" json:"number"`
 	StartedAt         time.Time `gorm:"column:started_at" json:"started_at"`
 	DurationMS        int64     `gorm:"column:duration_ms" json:"duration_ms"`
@@ -198,8 +202,10 @@ WHERE id IN ? AND state = 'running' AND leased_by = ?`, time.Now().UTC(), ids, w
 // AttemptResult is what a worker reports after trying a delivery.
 type AttemptResult struct {
 	DeliveryID int64
-	WorkerID   string
-	Attempt    DeliveryAttempt
+	// DeliveryUID is the delivery's public id, for logs.
+	DeliveryUID string
+	WorkerID    string
+	Attempt     DeliveryAttempt
 	// State is the delivery's new state: succeeded, retrying or failed.
 	State DeliveryState
 	// NextAttemptAt is when to retry (State retrying).

@@ -70,6 +70,7 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
 	n := len(results)
 	var (
 		ids, durations                                    = make([]int64, n), make([]int64, n)
+		automationIDs, webhookIDs                         = make([]*int64, n), make([]*int64, n)
 		numbers                                           = make([]int32, n)
 		statuses                                          = make([]*int32, n)
 		started                                           = make([]time.Time, n)
@@ -81,6 +82,7 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
 	for i, r := range results {
 		a := r.Attempt
 		ids[i], workers[i], numbers[i], started[i], durations[i] = r.DeliveryID, r.WorkerID, int32(a.Number), a.StartedAt, a.DurationMS
+		automationIDs[i], webhookIDs[i] = a.AutomationID, a.WebhookID
 		urls[i], reqHeaders[i], reqBodies[i] = a.RequestURL, a.RequestHeaders, a.RequestBody
 		if a.ResponseStatus != nil {
 			s := int32(*a.ResponseStatus)
@@ -96,9 +98,9 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
 	// the lease) still records its attempt but does not change the state.
 	_, err = sqlDB.ExecContext(ctx, `WITH r AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], $6::text[], $7::text[], $8::text[],
-    $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::timestamptz[])
+    $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::timestamptz[], $17::bigint[], $18::bigint[])
   AS r(delivery_id, worker, number, started_at, duration_ms, request_url, request_headers, request_body,
-    response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at)
+    response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id)
 ), moved AS (
   UPDATE deliveries d SET state = r.outcome, lease_until = NULL, leased_by = '',
     next_attempt_at = COALESCE(r.next_attempt_at, d.next_attempt_at),
@@ -107,11 +109,11 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
   FROM r WHERE d.id = r.delivery_id AND d.state = 'running' AND d.leased_by = r.worker
 )
 INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
-  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at)
+  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id)
 SELECT delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
-  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at FROM r`,
+  response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id FROM r`,
 		ids, workers, numbers, started, durations, urls, reqHeaders, reqBodies,
-		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC())
+		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC(), automationIDs, webhookIDs)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}

@@ -17,16 +17,20 @@ import (
 // Webhook is a team's webhook integration: where to POST, and which team
 // secrets it uses by name. "" means no access token or no signing secret.
 type Webhook struct {
-	ID                int64     `gorm:"column:id;primaryKey"`
-	TeamID            int64     `gorm:"column:team_id"`
-	Name              string    `gorm:"column:name"`
-	URL               string    `gorm:"column:url"`
-	AccessTokenSecret string    `gorm:"column:access_token_secret"`
-	SigningSecret     string    `gorm:"column:signing_secret"`
-	Secrets           []string  `gorm:"-"` // the other granted secrets, sorted
-	CreatedBy         *int64    `gorm:"column:created_by"`
-	CreatedAt         time.Time `gorm:"column:created_at"`
-	UpdatedAt         time.Time `gorm:"column:updated_at"`
+	ID                int64    `gorm:"column:id;primaryKey"`
+	TeamID            int64    `gorm:"column:team_id"`
+	Name              string   `gorm:"column:name"`
+	URL               string   `gorm:"column:url"`
+	AccessTokenSecret string   `gorm:"column:access_token_secret"`
+	SigningSecret     string   `gorm:"column:signing_secret"`
+	Secrets           []string `gorm:"-"` // the other granted secrets, sorted
+	// PreviousSigningSecret names the secret signed with before the last
+	// rotation; it still signs until PreviousSigningUntil (see RotateSigningSecret).
+	PreviousSigningSecret string     `gorm:"column:previous_signing_secret"`
+	PreviousSigningUntil  *time.Time `gorm:"column:previous_signing_until"`
+	CreatedBy             *int64     `gorm:"column:created_by"`
+	CreatedAt             time.Time  `gorm:"column:created_at"`
+	UpdatedAt             time.Time  `gorm:"column:updated_at"`
 }
 
 // TableName maps Webhook to its table.
@@ -324,7 +328,11 @@ type ResolvedWebhook struct {
 	URL           string
 	AccessToken   string
 	SigningSecret string
-	Secrets       map[string]string // granted secrets by name
+	// PreviousSigningSecret also signs until PreviousSigningUntil: a
+	// rotation's overlap ("" when none is in progress).
+	PreviousSigningSecret string
+	PreviousSigningUntil  time.Time
+	Secrets               map[string]string // granted secrets by name
 }
 
 // ResolveWebhook loads a team's webhook and decrypts the secrets it uses.
@@ -357,6 +365,9 @@ func ResolveWebhook(ctx context.Context, db *gorm.DB, box *secretbox.Box, teamID
 	}
 	for _, n := range w.Secrets {
 		r.Secrets[n] = values[n]
+	}
+	if err := resolvePreviousSigning(ctx, db, box, w, r); err != nil {
+		return nil, fmt.Errorf("resolve webhook %s: %w", w.Name, err)
 	}
 	return r, nil
 }

@@ -72,6 +72,10 @@ type Config struct {
 	// TrustedProxies are the CIDRs (or single addresses) of reverse proxies
 	// whose X-Forwarded-For names the client. Empty: the TCP peer is the client.
 	TrustedProxies []string `env:"TRUSTED_PROXIES" envSeparator:","`
+	// LogFormat is json (one JSON object per line, for log pipelines) or text.
+	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
+	// MetricsToken, when set, must come as Authorization: Bearer on GET /metrics.
+	MetricsToken string `env:"METRICS_TOKEN"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

@@ -27,9 +27,11 @@ func (s *Server) requestLog(next echo.HandlerFunc) echo.HandlerFunc {
 		if c.Response().Status >= 500 {
 			level = slog.LevelError
 		}
+		took := time.Since(start)
 		s.log.Log(c.Request().Context(), level, "request",
 			"method", c.Request().Method, "path", c.Request().URL.Path,
-			"status", c.Response().Status, "duration_ms", time.Since(start).Milliseconds())
+			"status", c.Response().Status, "duration_ms", took.Milliseconds())
+		s.metrics.HTTPRequest(c.Request().Method, c.Path(), c.Response().Status, took)
 		return nil
 	}
 }

@@ -3,6 +3,8 @@ package web
 import (
 	"net/http"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/automations-dev/automations/models"
 )
 
@@ -13,6 +15,8 @@ func (s *Server) routes() {
 	getPost := []string{http.MethodGet, http.MethodPost} // wizards: GET shows, POST steps
 
 	e.GET("/healthz", h.Healthz)
+	// Prometheus scrapes: Authorization: Bearer $METRICS_TOKEN when set.
+	e.GET("/metrics", echo.WrapHandler(s.scrape))
 	e.GET("/login", h.LoginPage)
 	e.POST("/login", h.Login)
 	e.POST("/logout", h.Logout)
@@ -59,6 +63,11 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/webhooks/:name/delete", h.WebhookDelete, s.teamAccess(admin))
 	ui.GET("/teams/:team/webhooks/:name/test", h.WebhookTestPanel, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/test", h.WebhookTestSend, s.teamAccess(admin))
+	// A webhook's page: endpoint health and recovery (DESIGN.md §15).
+	ui.GET("/teams/:team/webhooks/:name", h.WebhookPage, s.teamAccess(admin))
+	ui.GET("/teams/:team/webhooks/:name/chart", h.WebhookChart, s.teamAccess(admin))
+	ui.POST("/teams/:team/webhooks/:name/rotate-secret", h.WebhookRotateSecret, s.teamAccess(admin))
+	ui.POST("/teams/:team/webhooks/:name/retry-failed", h.WebhookRetryFailed, s.teamAccess(admin))
 	// Connect Slack: the callback has no :team; the handler checks admin on
 	// the team its OAuth state was issued for.
 	ui.GET("/teams/:team/slack/connect", h.SlackConnect, s.teamAccess(admin))
@@ -100,6 +109,8 @@ func (s *Server) routes() {
 	ui.POST("/automations/:id/toggle", h.AutomationToggle)
 	ui.POST("/automations/:id/delete", h.AutomationDelete)
 	ui.GET("/automations/:id/deliveries", h.AutomationDeliveries)
+	ui.GET("/automations/:id/chart", h.AutomationChart)
+	ui.POST("/automations/:id/retry-failed", h.AutomationRetryFailed)
 	ui.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
 
 	ui.GET("/registries/:registry/members", h.RegistryMembers, s.registryAccess(viewer))
@@ -129,6 +140,8 @@ func (s *Server) routes() {
 	api.PATCH("/teams/:team/webhooks/:name", h.APIWebhookUpdate, s.teamAccess(admin))
 	api.DELETE("/teams/:team/webhooks/:name", h.APIWebhookDelete, s.teamAccess(admin))
 	api.POST("/teams/:team/webhooks/:name/test", h.APIWebhookTest, s.teamAccess(admin))
+	api.POST("/teams/:team/webhooks/:name/rotate-secret", h.APIWebhookRotateSecret, s.teamAccess(admin))
+	api.POST("/teams/:team/webhooks/:name/retry-failed", h.APIWebhookRetryFailed, s.teamAccess(admin))
 
 	api.GET("/teams/:team/projects", h.APIProjectsList, s.teamAccess(viewer))
 	api.POST("/teams/:team/projects", h.APIProjectCreate, s.teamAccess(member))
@@ -153,6 +166,7 @@ func (s *Server) routes() {
 	api.DELETE("/automations/:id", h.APIAutomationDelete)
 	api.GET("/automations/:id/deliveries", h.APIAutomationDeliveries)
 	api.POST("/deliveries/:id/redeliver", h.APIRedeliver)
+	api.POST("/automations/:id/retry-failed", h.APIAutomationRetryFailed)
 
 	// Launch: queues (admins manage), agents claim and report (members).
 	api.GET("/teams/:team/queues", h.APIQueuesList, s.teamAccess(viewer))

@@ -20,6 +20,7 @@ import (
 	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/static"
+	"github.com/automations-dev/automations/web/metrics"
 )
 
 // Server is the assembled web application.
@@ -33,6 +34,9 @@ type Server struct {
 	sender   *sender.Sender
 	limits   people.SessionLimits
 	hsts     bool // BASE_URL is https: every answer says Strict-Transport-Security
+	metrics  *metrics.Metrics
+	// scrape serves GET /metrics, behind METRICS_TOKEN when set.
+	scrape http.Handler
 }
 
 // New wires the routes and middleware. It does not listen. It opens the
@@ -80,11 +84,20 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		SameSite: http.SameSiteLaxMode,
 	}
 	store.MaxAge(store.Options.MaxAge) // the signature's age limit too
+	// The server's own Prometheus registry (no global one), shared with an
+	// in-process worker through WithMetrics.
+	m, err := metrics.New(db, log)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
 	e := echo.New()
 	e.HideBanner = true
 	e.HidePort = true
 	e.IPExtractor = clientIPExtractor(trusted)
-	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd, limits: limits, hsts: cfg.SecureCookies()}
+	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd, limits: limits, hsts: cfg.SecureCookies(),
+		metrics: m, scrape: m.Handler(cfg.MetricsToken)}
 	lease := cfg.LaunchLease
 	if lease <= 0 {
 		lease = DefaultLaunchLease
@@ -108,6 +121,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		PasswordLogin: cfg.PasswordLogin.On(),
 		// SessionLimits end sign-in sessions after idling or at their age.
 		SessionLimits: limits,
+		Metrics:       m,
 	})
 	e.HTTPErrorHandler = s.handleError
 	e.Use(s.requestLog)
@@ -140,6 +154,10 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	s.routes()
 	return s, nil
 }
+
+// Metrics is the server's registry and counters, for an in-process worker
+// (WithMetrics).
+func (s *Server) Metrics() *metrics.Metrics { return s.metrics }
 
 // Close releases the secrets keeper and the sender's idle connections; call
 // it after the HTTP server has shut down.

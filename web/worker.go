@@ -11,6 +11,7 @@ import (
 	"github.com/automations-dev/automations/jobs"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models/secretbox"
+	"github.com/automations-dev/automations/web/metrics"
 )
 
 // Worker is the delivery runner with the long-lived parts its actions use.
@@ -20,9 +21,22 @@ type Worker struct {
 	sender  *sender.Sender
 }
 
+// WorkerOption changes how NewWorker builds the worker.
+type WorkerOption func(*jobs.RunnerConfig)
+
+// WithMetrics counts the worker's attempts in m (serve passes its
+// server's, so GET /metrics shows them).
+func WithMetrics(m *metrics.Metrics) WorkerOption {
+	return func(c *jobs.RunnerConfig) {
+		if m != nil {
+			c.Observer = m
+		}
+	}
+}
+
 // NewWorker builds the delivery worker (serve runs it in-process, worker
 // alone) from the configuration.
-func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Worker, error) {
+func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slog.Logger, opts ...WorkerOption) (*Worker, error) {
 	schedule, err := jobs.ParseRetrySchedule(cfg.RetrySchedule)
 	if err != nil {
 		return nil, err
@@ -37,15 +51,19 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
 	}
 	host, _ := os.Hostname()
-	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{
-		DB: db, Secrets: box, Sender: snd, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL,
-	}), jobs.RunnerConfig{
+	rc := jobs.RunnerConfig{
 		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
 		Concurrency: cfg.WorkerConcurrency,
 		Lease:       cfg.WorkerLease,
 		Schedule:    schedule,
 		Grace:       cfg.ShutdownTimeout,
-	}, log)
+	}
+	for _, o := range opts {
+		o(&rc)
+	}
+	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{
+		DB: db, Secrets: box, Sender: snd, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL,
+	}), rc, log)
 	return &Worker{Runner: runner, secrets: box, sender: snd}, nil
 }
 

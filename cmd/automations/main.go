@@ -65,7 +65,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, err)
 		return 1
 	}
-	log := newLogger(stderr, cfg.LogLevel)
+	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat)
 	switch args[0] {
 	case "serve":
 		err = serve(ctx, cfg, log, stdout)
@@ -102,12 +102,18 @@ type usageError struct{ msg string }
 
 func (e usageError) Error() string { return e.msg }
 
-func newLogger(w io.Writer, level string) *slog.Logger {
+// newLogger writes JSON lines (LOG_FORMAT=json, the default: log
+// pipelines can filter on delivery_id and other fields) or text.
+func newLogger(w io.Writer, level, format string) *slog.Logger {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(level)); err != nil {
 		l = slog.LevelInfo
 	}
-	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+	opts := &slog.HandlerOptions{Level: l}
+	if format == "text" {
+		return slog.New(slog.NewTextHandler(w, opts))
+	}
+	return slog.New(slog.NewJSONHandler(w, opts))
 }
 
 // openDB opens the configured database and applies pending migrations.
@@ -183,7 +189,7 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 	runnerDone := make(chan error, 1)
 	var runner *web.Worker
 	if cfg.WorkerConcurrency > 0 {
-		if runner, err = web.NewWorker(ctx, cfg, keys, db, log); err != nil {
+		if runner, err = web.NewWorker(ctx, cfg, keys, db, log, web.WithMetrics(srv.Metrics())); err != nil {
 			return err
 		}
 		defer runner.Close()

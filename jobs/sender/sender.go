@@ -66,6 +66,11 @@ type Request struct {
 	// SigningSecret signs the body (X-Wandb-Signature, webhook-signature);
 	// "" sends no signatures.
 	SigningSecret string
+	// PreviousSigningSecret, during a signing secret rotation's overlap,
+	// signs beside SigningSecret: webhook-signature carries both
+	// ("v1,<new> v1,<old>") and X-Wandb-Signature, which has room for one,
+	// stays on the old secret until receivers switch. "" outside a rotation.
+	PreviousSigningSecret string
 	// DeliveryID identifies the delivery and must stay the same across
 	// retries so receivers can drop duplicates; "" generates a random one.
 	DeliveryID string
@@ -217,9 +222,16 @@ func Headers(r Request, token string) []Header {
 		Header{"Webhook-Timestamp", ts},
 	)
 	if r.SigningSecret != "" {
+		wandb := r.SigningSecret
+		sig := SignStandardWebhooks([]byte(r.SigningSecret), r.DeliveryID, r.Timestamp, r.Body)
+		if r.PreviousSigningSecret != "" {
+			wandb = r.PreviousSigningSecret
+			// The spec's space-delimited list: a receiver accepts any match.
+			sig += " " + SignStandardWebhooks([]byte(r.PreviousSigningSecret), r.DeliveryID, r.Timestamp, r.Body)
+		}
 		hs = append(hs,
-			Header{"X-Wandb-Signature", SignWandb(r.SigningSecret, r.Body)},
-			Header{"Webhook-Signature", SignStandardWebhooks([]byte(r.SigningSecret), r.DeliveryID, r.Timestamp, r.Body)},
+			Header{"X-Wandb-Signature", SignWandb(wandb, r.Body)},
+			Header{"Webhook-Signature", sig},
 		)
 	}
 	return hs

@@ -94,7 +94,7 @@ func start(t testing.TB, log *slog.Logger, opts []Option) *App {
 	// processes through NOTIFY).
 	var worker *web.Worker
 	if cfg.WorkerConcurrency > 0 {
-		worker = startWorker(t, cfg, keys, db.DB, log)
+		worker = startWorker(t, cfg, keys, db.DB, log, web.WithMetrics(srv.Metrics()))
 	}
 	wakeCtx, stopWake := context.WithCancel(context.Background())
 	t.Cleanup(stopWake)
@@ -111,8 +111,8 @@ func start(t testing.TB, log *slog.Logger, opts []Option) *App {
 }
 
 // startWorker runs the delivery worker in-process until the test ends.
-func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, log *slog.Logger) *web.Worker {
-	worker, err := web.NewWorker(context.Background(), cfg, keys, db, log)
+func startWorker(t testing.TB, cfg web.Config, keys web.Keys, db *gorm.DB, log *slog.Logger, opts ...web.WorkerOption) *web.Worker {
+	worker, err := web.NewWorker(context.Background(), cfg, keys, db, log, opts...)
 	if err != nil {
 		t.Fatalf("build worker: %v", err)
 	}
