@@ -45,7 +45,7 @@ func (h *Handler) apiMemberAdd(c echo.Context, s memberScope) error {
 	if err != nil {
 		return err
 	}
-	m, err := s.add(c.Request().Context(), h.db, s.id, body.Email, role)
+	m, err := h.addMember(c, s, body.Email, role)
 	if err != nil {
 		return err
 	}
@@ -63,7 +63,7 @@ func (h *Handler) apiMemberChange(c echo.Context, s memberScope, remove bool) er
 		return err
 	}
 	if remove {
-		if err := s.remove(ctx, h.db, s.id, u.ID); err != nil {
+		if err := h.removeMember(c, s, u.ID); err != nil {
 			return err
 		}
 		return c.NoContent(http.StatusNoContent)
@@ -78,7 +78,7 @@ func (h *Handler) apiMemberChange(c echo.Context, s memberScope, remove bool) er
 	if err != nil {
 		return err
 	}
-	if err := s.setRole(ctx, h.db, s.id, u.ID, role); err != nil {
+	if err := h.setMemberRole(c, s, u.ID, role); err != nil {
 		return err
 	}
 	return c.JSON(http.StatusOK, memberJSON{Email: u.Email, Name: u.Name, Role: role})

@@ -10,6 +10,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/audit"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -22,6 +23,8 @@ type memberScope struct {
 	add     func(context.Context, *gorm.DB, int64, string, models.Role) (*models.Member, error)
 	setRole func(context.Context, *gorm.DB, int64, int64, models.Role) error
 	remove  func(context.Context, *gorm.DB, int64, int64) error
+	role    func(context.Context, *gorm.DB, int64, int64) (models.Role, error)
+	log     audit.Entry // whose audit log records the changes
 	// page re-renders the screen with the add-member form's errors.
 	page func(c echo.Context, status int, form views.Form) error
 }
@@ -32,6 +35,7 @@ func (h *Handler) teamScope(c echo.Context) memberScope {
 		id: t.ID, pageURL: "/teams/" + t.Name,
 		list: models.TeamMembers, add: models.AddTeamMember,
 		setRole: models.SetTeamRole, remove: models.RemoveTeamMember,
+		role: models.TeamRole, log: teamLog(t),
 		page: h.renderTeamSettings,
 	}
 }
@@ -42,6 +46,7 @@ func (h *Handler) registryScope(c echo.Context) memberScope {
 		id: r.ID, pageURL: "/registries/" + r.Name + "/members",
 		list: models.RegistryMembers, add: models.AddRegistryMember,
 		setRole: models.SetRegistryRole, remove: models.RemoveRegistryMember,
+		role: models.RegistryRole, log: registryLog(r),
 		page: h.renderRegistryMembers,
 	}
 }
@@ -53,7 +58,7 @@ func (h *Handler) addMemberForm(c echo.Context, s memberScope) error {
 	form := views.Form{Values: map[string]string{"email": email, "role": role}, Errors: map[string]string{}}
 	r, err := models.ParseRole("role", role)
 	if err == nil {
-		_, err = s.add(c.Request().Context(), h.db, s.id, email, r)
+		_, err = h.addMember(c, s, email, r)
 	}
 	if errs, status, ok := fieldErrors(err); ok {
 		form.Errors = errs
@@ -73,13 +78,12 @@ func (h *Handler) memberChangeForm(c echo.Context, s memberScope, remove bool) e
 	if err != nil {
 		return newError(http.StatusNotFound, "", "No such member.")
 	}
-	ctx := c.Request().Context()
 	if remove {
-		err = s.remove(ctx, h.db, s.id, userID)
+		err = h.removeMember(c, s, userID)
 	} else {
 		var r models.Role
 		if r, err = models.ParseRole("role", c.FormValue("role")); err == nil {
-			err = s.setRole(ctx, h.db, s.id, userID, r)
+			err = h.setMemberRole(c, s, userID, r)
 		}
 	}
 	if h.flashRefusal(c, err) {

@@ -1,0 +1,72 @@
+package handlers
+
+import (
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/audit"
+)
+
+// Member changes of a team or registry, each recorded in its audit log in
+// the transaction that makes it.
+
+func (h *Handler) addMember(c echo.Context, s memberScope, email string, role models.Role) (*models.Member, error) {
+	var m *models.Member
+	err := h.audited(c, s.log, func(tx *gorm.DB, e *audit.Entry) error {
+		var err error
+		if m, err = s.add(c.Request().Context(), tx, s.id, email, role); err != nil {
+			return err
+		}
+		e.Kind, e.Target = auditMemberAdd, m.Email
+		e.After = audit.JSON(map[string]any{"email": m.Email, "role": m.Role})
+		return nil
+	})
+	return m, err
+}
+
+func (h *Handler) setMemberRole(c echo.Context, s memberScope, userID int64, role models.Role) error {
+	return h.audited(c, s.log, func(tx *gorm.DB, e *audit.Entry) error {
+		ctx := c.Request().Context()
+		u, before, err := memberBefore(c, tx, s, userID)
+		if err != nil {
+			return err
+		}
+		if err := s.setRole(ctx, tx, s.id, userID, role); err != nil {
+			return err
+		}
+		if before == role {
+			return nil // nothing changed, nothing to record
+		}
+		e.Kind, e.Target = auditMemberRole, u.Email
+		e.Before = audit.JSON(map[string]any{"role": before})
+		e.After = audit.JSON(map[string]any{"role": role})
+		return nil
+	})
+}
+
+func (h *Handler) removeMember(c echo.Context, s memberScope, userID int64) error {
+	return h.audited(c, s.log, func(tx *gorm.DB, e *audit.Entry) error {
+		u, before, err := memberBefore(c, tx, s, userID)
+		if err != nil {
+			return err
+		}
+		if err := s.remove(c.Request().Context(), tx, s.id, userID); err != nil {
+			return err
+		}
+		e.Kind, e.Target = auditMemberRemove, u.Email
+		e.Before = audit.JSON(map[string]any{"email": u.Email, "role": before})
+		return nil
+	})
+}
+
+// memberBefore loads the member's user and current role for the entry.
+func memberBefore(c echo.Context, tx *gorm.DB, s memberScope, userID int64) (*models.User, models.Role, error) {
+	ctx := c.Request().Context()
+	u, err := models.UserByID(ctx, tx, userID)
+	if err != nil {
+		return nil, models.RoleNone, err
+	}
+	role, err := s.role(ctx, tx, s.id, userID)
+	return u, role, err
+}
