@@ -48,6 +48,9 @@ func olderURL(path string, f audit.Filter, next int64) string {
 	if f.Kind != "" {
 		q.Set("kind", f.Kind)
 	}
+	if f.Limit != 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
 	q.Set("before", strconv.FormatInt(next, 10))
 	return path + "?" + q.Encode()
 }
