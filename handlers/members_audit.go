@@ -1,6 +1,8 @@
 package handlers
 
 import (
+	"fmt"
+
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
 
@@ -61,11 +63,17 @@ func (h *Handler) removeMember(c echo.Context, s memberScope, userID int64) erro
 }
 
 // memberBefore loads the member's user and current role for the entry.
+// Service accounts are not members here: their role is set when they are
+// created (member or admin) and they leave by being deleted, so these
+// routes answer as for someone who is not a member.
 func memberBefore(c echo.Context, tx *gorm.DB, s memberScope, userID int64) (*models.User, models.Role, error) {
 	ctx := c.Request().Context()
 	u, err := models.UserByID(ctx, tx, userID)
 	if err != nil {
 		return nil, models.RoleNone, err
+	}
+	if u.IsServiceAccount() {
+		return nil, models.RoleNone, fmt.Errorf("member %d: %w", userID, models.ErrNotFound)
 	}
 	role, err := s.role(ctx, tx, s.id, userID)
 	return u, role, err

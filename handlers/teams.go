@@ -80,7 +80,8 @@ func (h *Handler) settingsProps(c echo.Context, form views.Form, panel views.Set
 	canAdmin := models.CanAdmin(CurrentUser(c), role)
 	p := views.TeamSettingsProps{
 		Team: t, Role: role, CanAdmin: canAdmin, Members: members, Form: form, Panel: panel,
-		Launch: views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
+		Launch:          views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
+		ServiceAccounts: views.ServiceAccountsProps{Team: t.Name, Form: views.NewForm()},
 	}
 	if p.CanAdmin {
 		if p.Secrets, err = models.SecretsOf(ctx, h.db, t.ID); err != nil {
@@ -95,10 +96,6 @@ func (h *Handler) settingsProps(c echo.Context, form views.Form, panel views.Set
 		if p.ServiceAccounts.Accounts, err = people.ServiceAccountsOf(ctx, h.db, t.ID); err != nil {
 			return views.TeamSettingsProps{}, err
 		}
-	}
-	p.ServiceAccounts.Team = t.Name
-	if p.ServiceAccounts.Form.Values == nil {
-		p.ServiceAccounts.Form = views.NewForm()
 	}
 	return p, nil
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/automations-dev/automations/models"
@@ -122,6 +123,11 @@ func TestServiceAccountThroughAPI(t *testing.T) {
 		t.Errorf("members list shows the service account: %s", raw)
 	}
 
+	// Nor do the member routes reach it: its role stays what it was created with.
+	saEmail := "ci-bot@ml.service-account.invalid"
+	f.as(t, "lead", http.StatusNotFound, "PATCH", "/api/v1/teams/ml/members/"+saEmail, map[string]any{"role": "viewer"})
+	f.as(t, "lead", http.StatusNotFound, "DELETE", "/api/v1/teams/ml/members/"+saEmail, nil)
+
 	// Its key logs an artifact; the event and the webhook name it as author.
 	f.must(t, http.StatusCreated, "POST", "/api/v1/automations",
 		projectAutomation("who", "CREATE_ARTIFACT", `{"author": "${event_author}"}`))
@@ -146,7 +152,6 @@ func TestServiceAccountThroughAPI(t *testing.T) {
 	// an email nobody has.
 	f.must(t, http.StatusCreated, "POST", "/api/v1/teams", map[string]any{"name": "other"})
 	f.must(t, http.StatusCreated, "POST", "/api/v1/registries", map[string]any{"name": "models"})
-	saEmail := "ci-bot@ml.service-account.invalid"
 	for _, path := range []string{"/api/v1/teams/other/members", "/api/v1/registries/models/members"} {
 		status, out := f.app.API(t, f.key, "POST", path, map[string]any{"email": saEmail, "role": "member"})
 		msg, _ := out["error"].(string)
@@ -312,4 +317,25 @@ func TestServiceAccountBrowser(t *testing.T) {
 		t.Errorf("Copy gave the clipboard %q (%v), want the key", copied, err)
 	}
 	f.as(t, key, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "m", "type": "model"})
+
+	// Delete asks first; accepting removes the row and the key stops working.
+	dialogs := chromedp.Events(ctx, page.JavascriptDialogOpening)
+	asked := make(chan string, 1)
+	go func() {
+		for ev, err := range dialogs {
+			if err != nil {
+				return
+			}
+			asked <- ev.Message
+			_, _ = chromedp.Call(ctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{Accept: true})
+		}
+	}()
+	webtest.Do(t, ctx, "delete nightly",
+		chromedp.Click(in("sa-nightly", "delete-sa")),
+		chromedp.WaitNotPresent(webtest.TestID("sa-nightly")),
+	)
+	if msg := <-asked; !strings.Contains(msg, "nightly") {
+		t.Errorf("the confirmation asked %q", msg)
+	}
+	f.as(t, key, http.StatusUnauthorized, "GET", "/api/v1/projects/ml/mnist/events", nil)
 }
