@@ -286,7 +286,7 @@ func TestServiceAccountOnTeamSettings(t *testing.T) {
 }
 
 // The New service account form in Chromium: the key appears once, and
-// Copy hands it to the clipboard.
+// Copy (static/copy.js) hands it to the clipboard.
 func TestServiceAccountBrowser(t *testing.T) {
 	f := newTeamAdminFixture(t)
 	ctx := webtest.NewBrowser(t)
