@@ -34,14 +34,10 @@ const (
 	auditAPIKeyRevoke         = "api_key.revoke"
 )
 
-// actorName is who the audit log says acted: a service account by its
-// name (it has no real email), a person by email.
-func actorName(u *models.User) string {
-	if u.IsServiceAccount() {
-		return u.Name
-	}
-	return u.Email
-}
+// actorName is who the audit log says acted: the display name, as the
+// user.* entries of models/people record it (a service account's is its
+// name, a person's their name or else their email).
+func actorName(u *models.User) string { return u.DisplayName() }
 
 // teamLog, registryLog and siteLog say whose log an entry appears in.
 func teamLog(t *models.Team) audit.Entry {
