@@ -48,7 +48,7 @@ func (h *Handler) APIAutomationCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	a, err := models.CreateAutomation(ctx, h.db, spec, u)
+	a, err := h.createAutomation(c, scope, spec)
 	if err != nil {
 		return err
 	}
@@ -238,7 +238,7 @@ func (h *Handler) APIAutomationUpdate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.UpdateAutomation(ctx, h.db, a, spec); err != nil {
+	if err := h.updateAutomation(c, scope, a, spec); err != nil {
 		return err
 	}
 	out, err := h.automationJSON(ctx, a, scope)
@@ -251,11 +251,11 @@ func (h *Handler) APIAutomationUpdate(c echo.Context) error {
 // APIAutomationDelete is DELETE /api/v1/automations/:id. Queued deliveries
 // still go out.
 func (h *Handler) APIAutomationDelete(c echo.Context) error {
-	a, _, err := h.loadAutomationToChange(c)
+	a, scope, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
 	}
-	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
+	if err := h.deleteAutomation(c, scope, a); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

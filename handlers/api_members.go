@@ -7,7 +7,6 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
-	"github.com/automations-dev/automations/models/people"
 )
 
 type memberJSON struct {
@@ -53,7 +52,7 @@ func (h *Handler) apiMemberAdd(c echo.Context, s memberScope) error {
 	if err != nil {
 		return err
 	}
-	added, err := people.AddMember(c.Request().Context(), h.db, CurrentUser(c), s.scope, body.Email, role)
+	added, err := h.addMember(c, s, body.Email, role)
 	if err != nil {
 		return err
 	}
@@ -93,9 +92,9 @@ func (h *Handler) apiMemberChange(c echo.Context, s memberScope, remove bool) er
 		return err
 	}
 	if remove {
-		err = s.remove(ctx, h.db, s.id, u.ID)
+		err = h.removeMember(c, s, u.ID)
 	} else {
-		err = s.setRole(ctx, h.db, s.id, u.ID, role)
+		err = h.setMemberRole(c, s, u.ID, role)
 	}
 	if errors.Is(err, models.ErrNotFound) {
 		return noMember

@@ -101,7 +101,7 @@ func (h *Handler) APIQueueCreate(c echo.Context) error {
 	if err := bindJSON(c, &body); err != nil {
 		return err
 	}
-	q, err := models.CreateQueue(c.Request().Context(), h.db, currentTeam(c), body.Name, CurrentUser(c))
+	q, err := h.createQueue(c, currentTeam(c), body.Name)
 	if err != nil {
 		return err
 	}
@@ -115,7 +115,7 @@ func (h *Handler) APIQueueDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.DeleteQueue(c.Request().Context(), h.db, q); err != nil {
+	if err := h.deleteQueue(c, currentTeam(c), q); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -45,7 +45,7 @@ func (h *Handler) APISecretCreate(c echo.Context) error {
 	if err := bindJSON(c, &body); err != nil {
 		return err
 	}
-	s, err := models.CreateSecret(c.Request().Context(), h.db, h.secrets, currentTeam(c).ID, body.Name, body.Value, CurrentUser(c))
+	s, err := h.createSecret(c, currentTeam(c), body.Name, body.Value)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (h *Handler) APISecretUpdate(c echo.Context) error {
 		return err
 	}
 	ctx, t, name := c.Request().Context(), currentTeam(c), c.Param("name")
-	if err := models.UpdateSecret(ctx, h.db, h.secrets, t.ID, name, body.Value, CurrentUser(c)); err != nil {
+	if err := h.updateSecret(c, t, name, body.Value); err != nil {
 		return err
 	}
 	s, err := models.SecretByName(ctx, h.db, t.ID, name)
@@ -73,7 +73,7 @@ func (h *Handler) APISecretUpdate(c echo.Context) error {
 
 // APISecretDelete is DELETE /api/v1/teams/:team/secrets/:name.
 func (h *Handler) APISecretDelete(c echo.Context) error {
-	if err := models.DeleteSecret(c.Request().Context(), h.db, currentTeam(c).ID, c.Param("name")); err != nil {
+	if err := h.deleteSecret(c, currentTeam(c), c.Param("name")); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -85,7 +85,7 @@ func (h *Handler) APIWebhookCreate(c echo.Context) error {
 		return err
 	}
 	spec := body.over(models.WebhookSpec{CheckURL: h.checkWebhookURL})
-	w, err := models.CreateWebhook(c.Request().Context(), h.db, currentTeam(c).ID, spec, CurrentUser(c))
+	w, err := h.createWebhook(c, currentTeam(c), spec)
 	if err != nil {
 		return err
 	}
@@ -116,7 +116,7 @@ func (h *Handler) APIWebhookUpdate(c echo.Context) error {
 		Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret,
 		Secrets: w.Secrets, CheckURL: h.checkWebhookURL,
 	})
-	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
+	updated, err := h.updateWebhook(c, currentTeam(c), w, spec)
 	if err != nil {
 		return err
 	}
@@ -131,7 +131,7 @@ func (h *Handler) APIWebhookDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.DeleteWebhook(ctx, h.db, w.ID); err != nil {
+	if err := h.deleteWebhook(c, currentTeam(c), w); err != nil {
 		return err
 	}
 	return c.NoContent(http.StatusNoContent)

@@ -180,9 +180,9 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	if err == nil && c.FormValue("go") == "save" {
 		var saved *models.Automation
 		if w.existing == nil {
-			saved, err = models.CreateAutomation(ctx, h.db, spec, u)
+			saved, err = h.createAutomation(c, w.scope, spec)
 		} else {
-			saved, err = w.existing, models.UpdateAutomation(ctx, h.db, w.existing, spec)
+			saved, err = w.existing, h.updateAutomation(c, w.scope, w.existing, spec)
 		}
 		if err == nil {
 			h.flash(c, "success", "Automation "+saved.Name+" saved.")
@@ -519,11 +519,11 @@ func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *aut
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.
 func (h *Handler) AutomationToggle(c echo.Context) error {
-	a, _, err := h.loadAutomationToChange(c)
+	a, scope, err := h.loadAutomationToChange(c)
 	if err != nil {
 		return err
 	}
-	if err := models.SetAutomationEnabled(c.Request().Context(), h.db, a.ID, !a.Enabled); err != nil {
+	if err := h.setAutomationEnabled(c, scope, a, !a.Enabled); err != nil {
 		return err
 	}
 	state := "enabled"
@@ -540,7 +540,7 @@ func (h *Handler) AutomationDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := models.DeleteAutomation(c.Request().Context(), h.db, a.ID); err != nil {
+	if err := h.deleteAutomation(c, scope, a); err != nil {
 		return err
 	}
 	h.flash(c, "success", "Automation "+a.Name+" deleted. Deliveries already queued still go out.")

@@ -12,6 +12,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/audit"
 	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/views"
 )
@@ -28,6 +29,8 @@ type memberScope struct {
 	list    func(context.Context, *gorm.DB, int64) ([]models.Member, error)
 	setRole func(context.Context, *gorm.DB, int64, int64, models.Role) error
 	remove  func(context.Context, *gorm.DB, int64, int64) error
+	role    func(context.Context, *gorm.DB, int64, int64) (models.Role, error)
+	log     audit.Entry // whose audit log records the changes
 	// page re-renders the screen with the add-member form's errors.
 	page func(c echo.Context, status int, form views.Form) error
 }
@@ -39,6 +42,7 @@ func (h *Handler) teamScope(c echo.Context) memberScope {
 		scope: people.Team(t.ID), where: fmt.Sprintf("the team %q", t.Name),
 		list:    models.TeamMembers,
 		setRole: models.SetTeamRole, remove: models.RemoveTeamMember,
+		role: models.TeamRole, log: teamLog(t),
 		page: h.renderTeamSettings,
 	}
 }
@@ -50,6 +54,7 @@ func (h *Handler) registryScope(c echo.Context) memberScope {
 		scope: people.Registry(r.ID), where: fmt.Sprintf("the registry %q", r.Name),
 		list:    models.RegistryMembers,
 		setRole: models.SetRegistryRole, remove: models.RemoveRegistryMember,
+		role: models.RegistryRole, log: registryLog(r),
 		page: h.renderRegistryMembers,
 	}
 }
@@ -62,7 +67,7 @@ func (h *Handler) addMemberForm(c echo.Context, s memberScope) error {
 	r, err := models.ParseRole("role", role)
 	var added *people.AddedMember
 	if err == nil {
-		added, err = people.AddMember(c.Request().Context(), h.db, CurrentUser(c), s.scope, email, r)
+		added, err = h.addMember(c, s, email, r)
 	}
 	if errs, status, ok := fieldErrors(err); ok {
 		form.Errors = errs
@@ -89,13 +94,12 @@ func (h *Handler) memberChangeForm(c echo.Context, s memberScope, remove bool) e
 	if err != nil {
 		return noMember
 	}
-	ctx := c.Request().Context()
 	if remove {
-		err = s.remove(ctx, h.db, s.id, userID)
+		err = h.removeMember(c, s, userID)
 	} else {
 		var r models.Role
 		if r, err = models.ParseRole("role", c.FormValue("role")); err == nil {
-			err = s.setRole(ctx, h.db, s.id, userID, r)
+			err = h.setMemberRole(c, s, userID, r)
 		}
 	}
 	if errors.Is(err, models.ErrNotFound) {

@@ -31,7 +31,7 @@ func (h *Handler) QueuePage(c echo.Context) error {
 func (h *Handler) QueueCreate(c echo.Context) error {
 	t := currentTeam(c)
 	name := strings.TrimSpace(c.FormValue("name"))
-	q, err := models.CreateQueue(c.Request().Context(), h.db, t, name, CurrentUser(c))
+	q, err := h.createQueue(c, t, name)
 	if errs, status, ok := fieldErrors(err); ok {
 		form := views.Form{Values: map[string]string{"name": name}, Errors: errs}
 		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{}, form)
@@ -51,7 +51,7 @@ func (h *Handler) QueueDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = models.DeleteQueue(c.Request().Context(), h.db, q)
+	err = h.deleteQueue(c, t, q)
 	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "queues"))
 	}

@@ -3,7 +3,6 @@ package handlers
 import (
 	"github.com/labstack/echo/v4"
 
-	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -13,7 +12,7 @@ func settingsURL(team, section string) string { return "/teams/" + team + "#" + 
 func (h *Handler) SecretCreate(c echo.Context) error {
 	t := currentTeam(c)
 	name := c.FormValue("name")
-	_, err := models.CreateSecret(c.Request().Context(), h.db, h.secrets, t.ID, name, c.FormValue("value"), CurrentUser(c))
+	_, err := h.createSecret(c, t, name, c.FormValue("value"))
 	if errs, status, ok := fieldErrors(err); ok {
 		// The value is never sent back: the user types it again.
 		form := views.Form{Values: map[string]string{"name": name}, Errors: errs}
@@ -29,7 +28,7 @@ func (h *Handler) SecretCreate(c echo.Context) error {
 // SecretUpdate is POST /teams/:team/secrets/:name: Edit replaces the value.
 func (h *Handler) SecretUpdate(c echo.Context) error {
 	t, name := currentTeam(c), c.Param("name")
-	err := models.UpdateSecret(c.Request().Context(), h.db, h.secrets, t.ID, name, c.FormValue("value"), CurrentUser(c))
+	err := h.updateSecret(c, t, name, c.FormValue("value"))
 	if errs, status, ok := fieldErrors(err); ok {
 		form := views.Form{Values: map[string]string{}, Errors: errs}
 		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelEditSecret, Name: name, Form: form}, views.NewForm())
@@ -45,7 +44,7 @@ func (h *Handler) SecretUpdate(c echo.Context) error {
 // webhook uses it) comes back as a flash naming the webhooks.
 func (h *Handler) SecretDelete(c echo.Context) error {
 	t, name := currentTeam(c), c.Param("name")
-	err := models.DeleteSecret(c.Request().Context(), h.db, t.ID, name)
+	err := h.deleteSecret(c, t, name)
 	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "secrets"))
 	}

@@ -139,7 +139,7 @@ func (h *Handler) SlackIntegrationCreate(c echo.Context) error {
 		p.Error = "Choose a channel from the list: the workspace has no channel " + shortReason(channelID) + " the app can see."
 		return h.renderSlackChannels(c, http.StatusUnprocessableEntity, p)
 	}
-	s, err := models.CreateSlackIntegration(ctx, h.db, h.secrets, t.ID, src.workspace, src.workspaceName, chosen.ID, chosen.Name, src.token, CurrentUser(c))
+	s, err := h.createSlackIntegration(c, t, src, chosen.ID, chosen.Name)
 	if errs, status, ok := fieldErrors(err); ok {
 		for _, msg := range errs {
 			p.Error = msg
@@ -179,7 +179,7 @@ func (h *Handler) SlackIntegrationDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = models.DeleteSlackIntegration(ctx, h.db, id)
+	err = h.deleteSlackIntegration(c, t, s)
 	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "slack"))
 	}

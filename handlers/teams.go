@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/people"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -56,31 +57,45 @@ func (h *Handler) renderTeamSettings(c echo.Context, status int, form views.Form
 // and the add-member and new-queue forms as submitted. Secrets and
 // webhooks are only loaded for admins, who alone see them.
 func (h *Handler) renderSettings(c echo.Context, status int, form views.Form, panel views.SettingsPanel, queueForm views.Form) error {
+	p, err := h.settingsProps(c, form, panel, queueForm)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, status, views.TeamSettingsPage(p))
+}
+
+// settingsProps loads what Team Settings shows; sections with their own
+// state (service accounts) adjust it before rendering.
+func (h *Handler) settingsProps(c echo.Context, form views.Form, panel views.SettingsPanel, queueForm views.Form) (views.TeamSettingsProps, error) {
 	ctx := c.Request().Context()
 	t, role := currentTeam(c), currentRole(c)
 	members, err := models.TeamMembers(ctx, h.db, t.ID)
 	if err != nil {
-		return err
+		return views.TeamSettingsProps{}, err
 	}
 	queues, err := models.QueuesOf(ctx, h.db, t.ID)
 	if err != nil {
-		return err
+		return views.TeamSettingsProps{}, err
 	}
 	canAdmin := models.CanAdmin(CurrentUser(c), role)
 	p := views.TeamSettingsProps{
 		Team: t, Role: role, CanAdmin: canAdmin, Members: members, Form: form, Panel: panel,
-		Launch: views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
+		Launch:          views.LaunchQueuesProps{Team: t.Name, CanAdmin: canAdmin, Queues: queues, Form: queueForm},
+		ServiceAccounts: views.ServiceAccountsProps{Team: t.Name, Form: views.NewForm()},
 	}
 	if p.CanAdmin {
 		if p.Secrets, err = models.SecretsOf(ctx, h.db, t.ID); err != nil {
-			return err
+			return views.TeamSettingsProps{}, err
 		}
 		if p.Webhooks, err = models.WebhooksOf(ctx, h.db, t.ID); err != nil {
-			return err
+			return views.TeamSettingsProps{}, err
 		}
 		if p.Slack, err = h.slackProps(ctx, t); err != nil {
-			return err
+			return views.TeamSettingsProps{}, err
+		}
+		if p.ServiceAccounts.Accounts, err = people.ServiceAccountsOf(ctx, h.db, t.ID); err != nil {
+			return views.TeamSettingsProps{}, err
 		}
 	}
-	return h.Render(c, status, views.TeamSettingsPage(p))
+	return p, nil
 }

@@ -49,7 +49,7 @@ func (h *Handler) renderUserSettings(c echo.Context, status int, p views.UserSet
 // APIKeyCreate is POST /settings/api-keys: mints a key and shows it once.
 func (h *Handler) APIKeyCreate(c echo.Context) error {
 	name := strings.TrimSpace(c.FormValue("name"))
-	key, _, err := models.CreateAPIKey(c.Request().Context(), h.db, CurrentUser(c).ID, name)
+	key, err := h.createAPIKey(c, name)
 	if errs, status, ok := fieldErrors(err); ok {
 		return h.renderUserSettings(c, status, views.UserSettingsProps{Form: views.Form{Values: map[string]string{"name": name}, Errors: errs}})
 	}
@@ -65,7 +65,7 @@ func (h *Handler) APIKeyRevoke(c echo.Context) error {
 	if err != nil {
 		return newError(http.StatusNotFound, "", "No such API key.")
 	}
-	if err := models.RevokeAPIKey(c.Request().Context(), h.db, CurrentUser(c).ID, id); err != nil {
+	if err := h.revokeAPIKey(c, id); err != nil {
 		return err
 	}
 	h.flash(c, "success", "API key revoked.")

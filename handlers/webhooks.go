@@ -47,7 +47,7 @@ func webhookForm(s models.WebhookSpec, errs map[string]string) views.Form {
 func (h *Handler) WebhookCreate(c echo.Context) error {
 	t := currentTeam(c)
 	spec := h.webhookSpecFromForm(c)
-	w, err := models.CreateWebhook(c.Request().Context(), h.db, t.ID, spec, CurrentUser(c))
+	w, err := h.createWebhook(c, t, spec)
 	if errs, status, ok := fieldErrors(err); ok {
 		panel := views.SettingsPanel{Open: views.PanelNewWebhook, Form: webhookForm(spec, errs), Granted: spec.Secrets}
 		return h.renderSettings(c, status, views.NewForm(), panel, views.NewForm())
@@ -80,7 +80,7 @@ func (h *Handler) WebhookUpdate(c echo.Context) error {
 		return err
 	}
 	spec := h.webhookSpecFromForm(c)
-	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
+	updated, err := h.updateWebhook(c, t, w, spec)
 	if errs, status, ok := fieldErrors(err); ok {
 		panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, errs), Granted: spec.Secrets}
 		return h.renderSettings(c, status, views.NewForm(), panel, views.NewForm())
@@ -100,7 +100,7 @@ func (h *Handler) WebhookDelete(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	err = models.DeleteWebhook(ctx, h.db, w.ID)
+	err = h.deleteWebhook(c, t, w)
 	if h.flashRefusal(c, err) {
 		return redirect(c, settingsURL(t.Name, "webhooks"))
 	}

@@ -68,6 +68,8 @@ func (m membership) list(ctx context.Context, db *gorm.DB, scopeID int64) ([]Mem
 		Select("m.user_id, u.email, u.name, m.role, m.created_at").
 		Joins("JOIN users u ON u.id = m.user_id").
 		Where("m."+m.column+" = ?", scopeID).
+		// Service accounts are listed in their own section of Team Settings.
+		Where("u.service_team_id IS NULL").
 		Order("u.email").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("list %s members: %w", m.noun, err)
@@ -82,7 +84,9 @@ func (m membership) add(ctx context.Context, db *gorm.DB, scopeID int64, email s
 		return nil, Invalid("role", "%q is not a role: use admin, member or viewer", role)
 	}
 	u, err := UserByEmail(ctx, db, email)
-	if errors.Is(err, ErrNotFound) {
+	// A service account belongs to its own team alone; the answer is the
+	// one for an unknown email, so its address opens no other door.
+	if errors.Is(err, ErrNotFound) || (err == nil && u.IsServiceAccount()) {
 		return nil, Invalid("email", "no user has the email %q; they need an account first", email)
 	}
 	if err != nil {
@@ -159,7 +163,10 @@ func (m membership) lockedRole(tx *gorm.DB, scopeID, userID int64) (Role, error)
 
 func (m membership) ensureAnotherAdmin(tx *gorm.DB, scopeID, userID int64) error {
 	var admins int64
+	// Only people count: a team must keep an admin who can sign in, not
+	// just a service account's key.
 	err := tx.Table(m.table).Where(m.column+" = ? AND role = ? AND user_id <> ?", scopeID, RoleAdmin, userID).
+		Where("user_id IN (SELECT id FROM users WHERE service_team_id IS NULL)").
 		Count(&admins).Error
 	if err != nil {
 		return fmt.Errorf("count %s admins: %w", m.noun, err)

@@ -64,6 +64,9 @@ func TestBrowserTeamAdminTestsAWebhook(t *testing.T) {
 		chromedp.Click(in("webhook-ci", "webhook-menu")),
 		chromedp.Click(in("webhook-ci", "test-webhook")),
 		chromedp.WaitVisible(webtest.TestID("webhook-test-panel")),
+		// htmx wires the panel's form after the swap settles; a click
+		// before that submits it as a plain form and reloads the page.
+		webtest.HtmxIdle(),
 		chromedp.SetValue(webtest.TestID("field-payload"), `{"token": "$ACCESS_TOKEN", "event": "${event_type}"}`),
 		chromedp.Click(webtest.TestID("send-test")),
 		chromedp.WaitVisible(webtest.TestID("test-status")),

@@ -129,10 +129,19 @@ var routeExpectations = map[string]string{
 	"POST /api/v1/users":                      tier.siteAdmin,
 	"PATCH /api/v1/users/:email":              tier.siteAdmin,
 	"DELETE /api/v1/users/:email":             tier.siteAdmin,
-	"GET /":                                   tier.signedIn,
-	"GET /settings":                           tier.signedIn,
-	"POST /settings/api-keys":                 tier.signedIn,
-	"POST /settings/api-keys/:id/revoke":      tier.signedIn, // the caller's own key
+	// Service accounts and the audit log (§9: team admin, site admin).
+	"POST /teams/:team/service-accounts":                tier.teamAdmin,
+	"POST /teams/:team/service-accounts/:name/delete":   tier.teamAdmin,
+	"GET /teams/:team/audit-log":                        tier.teamAdmin,
+	"GET /admin/audit-log":                              tier.siteAdmin, // handler
+	"GET /api/v1/teams/:team/service-accounts":          tier.teamAdmin,
+	"POST /api/v1/teams/:team/service-accounts":         tier.teamAdmin,
+	"DELETE /api/v1/teams/:team/service-accounts/:name": tier.teamAdmin,
+	"GET /api/v1/teams/:team/audit-log":                 tier.teamAdmin,
+	"GET /":                                             tier.signedIn,
+	"GET /settings":                                     tier.signedIn,
+	"POST /settings/api-keys":                           tier.signedIn,
+	"POST /settings/api-keys/:id/revoke":                tier.signedIn, // the caller's own key
 
 	"GET /teams":                                      tier.signedIn,
 	"POST /teams":                                     tier.siteAdmin, // handler

@@ -75,6 +75,10 @@ func (s *Server) routes() {
 	ui.GET("/teams/:team/slack/channels", h.SlackChannels, s.teamAccess(admin))
 	ui.POST("/teams/:team/slack/integrations", h.SlackIntegrationCreate, s.teamAccess(admin))
 	ui.POST("/teams/:team/slack/integrations/:id/delete", h.SlackIntegrationDelete, s.teamAccess(admin))
+	ui.POST("/teams/:team/service-accounts", h.ServiceAccountCreate, s.teamAccess(admin))
+	ui.POST("/teams/:team/service-accounts/:name/delete", h.ServiceAccountDelete, s.teamAccess(admin))
+	ui.GET("/teams/:team/audit-log", h.TeamAuditLog, s.teamAccess(admin))
+	ui.GET("/admin/audit-log", h.AdminAuditLog) // the handler checks site admin
 
 	ui.GET("/projects", h.ProjectsList)
 	ui.POST("/projects", h.ProjectCreate) // the handler checks the chosen team's role
@@ -142,6 +146,10 @@ func (s *Server) routes() {
 	api.POST("/teams/:team/webhooks/:name/test", h.APIWebhookTest, s.teamAccess(admin))
 	api.POST("/teams/:team/webhooks/:name/rotate-secret", h.APIWebhookRotateSecret, s.teamAccess(admin))
 	api.POST("/teams/:team/webhooks/:name/retry-failed", h.APIWebhookRetryFailed, s.teamAccess(admin))
+	api.GET("/teams/:team/service-accounts", h.APIServiceAccountsList, s.teamAccess(admin))
+	api.POST("/teams/:team/service-accounts", h.APIServiceAccountCreate, s.teamAccess(admin))
+	api.DELETE("/teams/:team/service-accounts/:name", h.APIServiceAccountDelete, s.teamAccess(admin))
+	api.GET("/teams/:team/audit-log", h.APITeamAuditLog, s.teamAccess(admin))
 
 	api.GET("/teams/:team/projects", h.APIProjectsList, s.teamAccess(viewer))
 	api.POST("/teams/:team/projects", h.APIProjectCreate, s.teamAccess(member))

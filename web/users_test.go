@@ -53,7 +53,7 @@ func signInStatus(t *testing.T, app *webtest.App, email, password string) int {
 func auditKinds(t *testing.T, app *webtest.App, target string) []string {
 	t.Helper()
 	var kinds []string
-	if err := app.DB.Model(&audit.Entry{}).Where("target = ?", target).Order("id").Pluck("kind", &kinds).Error; err != nil {
+	if err := app.DB.Model(&audit.Entry{}).Where("target = ? AND kind LIKE 'user.%'", target).Order("id").Pluck("kind", &kinds).Error; err != nil {
 		t.Fatal(err)
 	}
 	return kinds
