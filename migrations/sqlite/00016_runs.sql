@@ -2,6 +2,27 @@
 -- Runs and their metric history (DESIGN.md §14), and run events: the four
 -- run event types on automations and events, the run event parameters in
 -- automations.event_config, and the per-run cooldown of each automation.
+-- SQLite cannot alter a CHECK or NOT NULL constraint, and rebuilding
+-- automations or events would fire their foreign keys' ON DELETE actions
+-- (deliveries.automation_id would be set to NULL). Widening a CHECK and
+-- dropping NOT NULL change no stored data, so the table definitions are
+-- edited in place, the documented way (sqlite.org/lang_altertable.html,
+-- "making other kinds of table schema changes"). RESET re-reads the schema
+-- on this connection; the statements below bump the schema version, so
+-- every other connection re-reads it too.
+PRAGMA writable_schema = ON;
+UPDATE sqlite_schema SET sql = replace(sql,
+    'CHECK (event_type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT''))',
+    'CHECK (event_type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT'', ''RUN_STATE'', ''RUN_METRIC'', ''RUN_METRIC_CHANGE'', ''RUN_METRIC_ZSCORE''))')
+WHERE type = 'table' AND name = 'automations';
+UPDATE sqlite_schema SET sql = replace(replace(replace(sql,
+    'CHECK (type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT''))',
+    'CHECK (type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT'', ''RUN_STATE'', ''RUN_METRIC'', ''RUN_METRIC_CHANGE'', ''RUN_METRIC_ZSCORE''))'),
+    'collection_id BIGINT NOT NULL REFERENCES', 'collection_id BIGINT REFERENCES'),
+    'version_id    BIGINT NOT NULL REFERENCES', 'version_id    BIGINT REFERENCES')
+WHERE type = 'table' AND name = 'events';
+PRAGMA writable_schema = RESET;
+
 CREATE TABLE runs (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
     project_id   BIGINT NOT NULL REFERENCES projects (id) ON DELETE CASCADE,
@@ -40,25 +61,6 @@ CREATE TABLE run_automation_fires (
 );
 CREATE INDEX run_automation_fires_run ON run_automation_fires (run_id);
 
--- SQLite cannot alter a CHECK or NOT NULL constraint, and rebuilding
--- automations or events would fire their foreign keys' ON DELETE actions
--- (deliveries.automation_id would be set to NULL). Widening a CHECK and
--- dropping NOT NULL change no stored data, so the table definitions are
--- edited in place, the documented way (sqlite.org/lang_altertable.html,
--- "making other kinds of table schema changes"); the CREATE statements
--- above and below bump the schema version so every connection re-reads them.
-PRAGMA writable_schema = ON;
-UPDATE sqlite_schema SET sql = replace(sql,
-    'CHECK (event_type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT''))',
-    'CHECK (event_type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT'', ''RUN_STATE'', ''RUN_METRIC'', ''RUN_METRIC_CHANGE'', ''RUN_METRIC_ZSCORE''))')
-WHERE type = 'table' AND name = 'automations';
-UPDATE sqlite_schema SET sql = replace(replace(replace(sql,
-    'CHECK (type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT''))',
-    'CHECK (type IN (''CREATE_ARTIFACT'', ''ADD_ARTIFACT_ALIAS'', ''LINK_ARTIFACT'', ''RUN_STATE'', ''RUN_METRIC'', ''RUN_METRIC_CHANGE'', ''RUN_METRIC_ZSCORE''))'),
-    'collection_id BIGINT NOT NULL REFERENCES', 'collection_id BIGINT REFERENCES'),
-    'version_id    BIGINT NOT NULL REFERENCES', 'version_id    BIGINT REFERENCES')
-WHERE type = 'table' AND name = 'events';
-PRAGMA writable_schema = OFF;
 
 ALTER TABLE automations ADD COLUMN event_config TEXT NOT NULL DEFAULT '{}';
 ALTER TABLE events ADD COLUMN run_id BIGINT REFERENCES runs (id) ON DELETE CASCADE;
@@ -81,7 +83,7 @@ UPDATE sqlite_schema SET sql = replace(replace(replace(sql,
     'collection_id BIGINT REFERENCES', 'collection_id BIGINT NOT NULL REFERENCES'),
     'version_id    BIGINT REFERENCES', 'version_id    BIGINT NOT NULL REFERENCES')
 WHERE type = 'table' AND name = 'events';
-PRAGMA writable_schema = OFF;
+PRAGMA writable_schema = RESET;
 DROP TABLE run_automation_fires;
 DROP TABLE run_history;
 DROP TABLE runs;
