@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/runcond"
 )
 
 // automationInput is an automation as the API and the wizard describe it:
@@ -24,6 +25,10 @@ type automationInput struct {
 type eventInput struct {
 	Type       string `json:"type"`
 	AliasRegex string `json:"alias_regex,omitempty"`
+	// The run events' parameters (DESIGN.md §11, §14): states,
+	// run_name_regex, user, metric, window, agg, op, threshold,
+	// prior_window, change_type, direction, amount, cooldown.
+	runcond.Config
 }
 
 type actionInput struct {
@@ -54,6 +59,10 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 		ActionType: in.Action.Type, Payload: in.Action.Payload,
 	}
 	scope.apply(&spec)
+	if runcond.IsRunEvent(in.Event.Type) {
+		cfg := in.Event.Config
+		spec.RunEvent = &cfg
+	}
 	if spec.ActionType == "" {
 		spec.ActionType = models.ActionWebhook
 	}
@@ -189,6 +198,11 @@ func automationInputFrom(a *models.Automation, scope *automationScope, t actionT
 		Name: a.Name, Description: a.Description, Enabled: &enabled, Scope: scope.names(),
 		Event:  eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
 		Action: actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
+	}
+	if runcond.IsRunEvent(a.EventType) {
+		if cfg, err := runcond.Parse(a.EventType, a.EventConfig); err == nil {
+			in.Event.Config = *cfg
+		}
 	}
 	switch a.ActionType {
 	case models.ActionSlack:

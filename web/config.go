@@ -60,6 +60,9 @@ type Config struct {
 	// without a heartbeat; after that another agent may claim it.
 	LaunchLease time.Duration `env:"LAUNCH_LEASE" envDefault:"60s"`
 	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
+	// RunHeartbeatTimeout: a running run that sent no heartbeat or history
+	// for this long is marked crashed (and fires RUN_STATE as failed).
+	RunHeartbeatTimeout time.Duration `env:"RUN_HEARTBEAT_TIMEOUT" envDefault:"10m"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

@@ -116,6 +116,13 @@ func (s *Server) routes() {
 	api.POST("/projects/:team/:project/artifacts", h.APIArtifactLog, s.projectAccess(member))
 	api.GET("/projects/:team/:project/artifacts/:collection/versions", h.APIVersionsList, s.projectAccess(viewer))
 	api.GET("/projects/:team/:project/events", h.APIProjectEvents, s.projectAccess(viewer))
+	// Runs (§14): members and the team's service accounts log them, viewers read.
+	api.POST("/projects/:team/:project/runs", h.APIRunCreate, s.projectAccess(member))
+	api.GET("/projects/:team/:project/runs", h.APIRunsList, s.projectAccess(viewer))
+	api.GET("/runs/:id", h.APIRunGet, s.runAccess(viewer))
+	api.PATCH("/runs/:id", h.APIRunUpdate, s.runAccess(member))
+	api.POST("/runs/:id/history", h.APIRunHistory, s.runAccess(member))
+	api.POST("/runs/:id/heartbeat", h.APIRunHeartbeat, s.runAccess(member))
 
 	// Artifact versions by id, project and registry versions alike: the
 	// version's project team or registry decides the role.
