@@ -25,10 +25,35 @@ type automationInput struct {
 type eventInput struct {
 	Type       string `json:"type"`
 	AliasRegex string `json:"alias_regex,omitempty"`
-	// The run events' parameters (DESIGN.md §11, §14): states,
-	// run_name_regex, user, metric, window, agg, op, threshold,
-	// prior_window, change_type, direction, amount, cooldown.
-	runcond.Config
+	// The run events' parameters (DESIGN.md §11, §14), as runcond.Config
+	// names them (spelled out so type errors name "event.window").
+	States       []string `json:"states,omitempty"`
+	RunNameRegex string   `json:"run_name_regex,omitempty"`
+	User         string   `json:"user,omitempty"`
+	Metric       string   `json:"metric,omitempty"`
+	Window       int      `json:"window,omitempty"`
+	Agg          string   `json:"agg,omitempty"`
+	Op           string   `json:"op,omitempty"`
+	Threshold    *float64 `json:"threshold,omitempty"`
+	PriorWindow  int      `json:"prior_window,omitempty"`
+	ChangeType   string   `json:"change_type,omitempty"`
+	Direction    string   `json:"direction,omitempty"`
+	Amount       *float64 `json:"amount,omitempty"`
+	Cooldown     string   `json:"cooldown,omitempty"`
+}
+
+// runConfig is the run event parameters of e.
+func (e eventInput) runConfig() runcond.Config {
+	return runcond.Config{States: e.States, RunNameRegex: e.RunNameRegex, User: e.User, Metric: e.Metric,
+		Window: e.Window, Agg: e.Agg, Op: e.Op, Threshold: e.Threshold, PriorWindow: e.PriorWindow,
+		ChangeType: e.ChangeType, Direction: e.Direction, Amount: e.Amount, Cooldown: e.Cooldown}
+}
+
+// setRunConfig fills e's run event parameters from c.
+func (e *eventInput) setRunConfig(c *runcond.Config) {
+	e.States, e.RunNameRegex, e.User, e.Metric = c.States, c.RunNameRegex, c.User, c.Metric
+	e.Window, e.Agg, e.Op, e.Threshold, e.PriorWindow = c.Window, c.Agg, c.Op, c.Threshold, c.PriorWindow
+	e.ChangeType, e.Direction, e.Amount, e.Cooldown = c.ChangeType, c.Direction, c.Amount, c.Cooldown
 }
 
 type actionInput struct {
@@ -60,7 +85,7 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 	}
 	scope.apply(&spec)
 	if runcond.IsRunEvent(in.Event.Type) {
-		cfg := in.Event.Config
+		cfg := in.Event.runConfig()
 		spec.RunEvent = &cfg
 	}
 	if spec.ActionType == "" {
@@ -201,7 +226,7 @@ func automationInputFrom(a *models.Automation, scope *automationScope, t actionT
 	}
 	if runcond.IsRunEvent(a.EventType) {
 		if cfg, err := runcond.Parse(a.EventType, a.EventConfig); err == nil {
-			in.Event.Config = *cfg
+			in.Event.setRunConfig(cfg)
 		}
 	}
 	switch a.ActionType {
