@@ -145,6 +145,8 @@ var routeExpectations = map[string]string{
 	"GET /projects/:team/:project/automations/new":                                       tier.teamAdmin,
 	"POST /projects/:team/:project/automations/new":                                      tier.teamAdmin,
 	"GET /projects/:team/:project/events":                                                tier.teamViewer,
+	"GET /projects/:team/:project/runs":                                                  tier.teamViewer,
+	"GET /projects/:team/:project/runs/:id":                                              tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection":                                 tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection/:version":                        tier.teamViewer,
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases":               tier.teamMember,

@@ -56,6 +56,8 @@ func (s *Server) routes() {
 	ui.GET("/projects/:team/:project/automations", h.ProjectAutomations, s.projectAccess(viewer))
 	ui.Match(getPost, "/projects/:team/:project/automations/new", h.ProjectAutomationNew, s.projectAccess(admin))
 	ui.GET("/projects/:team/:project/events", h.ProjectEvents, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/runs", h.RunsList, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/runs/:id", h.RunPage, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection", h.CollectionPage, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection/:version", h.VersionPage, s.projectAccess(viewer))
 	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases", h.VersionAliasAdd, s.projectAccess(member))
