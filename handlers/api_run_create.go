@@ -33,5 +33,7 @@ func (h *Handler) APIRunCreate(c echo.Context) error {
 		return err
 	}
 	h.wakeDeliveries()
-	return c.JSON(http.StatusCreated, h.runJSON(r, t.Name, p.Name, models.AuthorHandle(u)))
+	out := h.runJSON(r, t.Name, p.Name, models.AuthorHandle(u))
+	out.Token = r.Token
+	return c.JSON(http.StatusCreated, out)
 }

@@ -22,6 +22,9 @@ type runJSON struct {
 	CreatedAt   time.Time       `json:"created_at"`
 	UpdatedAt   time.Time       `json:"updated_at"`
 	HeartbeatAt time.Time       `json:"heartbeat_at"`
+	// Token is shown once, when the run is created: it lets a job log this
+	// run's history and heartbeats (Authorization: Bearer <token>).
+	Token string `json:"token,omitempty"`
 }
 
 func (h *Handler) runJSON(r *runs.Run, team, project, user string) runJSON {

@@ -123,8 +123,9 @@ func (s *Server) routes() {
 	api.GET("/projects/:team/:project/runs", h.APIRunsList, s.projectAccess(viewer))
 	api.GET("/runs/:id", h.APIRunGet, s.runAccess(viewer))
 	api.PATCH("/runs/:id", h.APIRunUpdate, s.runAccess(member))
-	api.POST("/runs/:id/history", h.APIRunHistory, s.runAccess(member))
-	api.POST("/runs/:id/heartbeat", h.APIRunHeartbeat, s.runAccess(member))
+	// A launch job logs its own run with the run's token instead of a key.
+	e.POST("/api/v1/runs/:id/history", h.APIRunHistory, s.runTokenOrAPIKey, s.runAccess(member))
+	e.POST("/api/v1/runs/:id/heartbeat", h.APIRunHeartbeat, s.runTokenOrAPIKey, s.runAccess(member))
 
 	// Artifact versions by id, project and registry versions alike: the
 	// version's project team or registry decides the role.

@@ -54,6 +54,43 @@ func (s *Server) runAccess(need models.Role) echo.MiddlewareFunc {
 	}
 }
 
+// runTokenOrAPIKey authenticates the routes a launch job calls for its own
+// run (history, heartbeat): a run token (runs.TokenPrefix) acts as the
+// run's author for that run only; anything else is an API key (apiAuth).
+// The role check that follows (runAccess) still applies to the author, so
+// a token stops working when its author leaves the team.
+func (s *Server) runTokenOrAPIKey(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		token, ok := strings.CutPrefix(c.Request().Header.Get(echo.HeaderAuthorization), "Bearer ")
+		token = strings.TrimSpace(token)
+		if !ok || !strings.HasPrefix(token, runs.TokenPrefix) {
+			return s.apiAuth(next)(c)
+		}
+		invalid := &handlers.Error{Status: http.StatusUnauthorized, Message: "run token is invalid for this run"}
+		id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+		if err != nil {
+			return invalid
+		}
+		ctx := c.Request().Context()
+		r, err := runs.ByToken(ctx, s.db, id, token)
+		if errors.Is(err, models.ErrNotFound) || (err == nil && r.UserID == nil) {
+			return invalid
+		}
+		if err != nil {
+			return err
+		}
+		u, err := models.UserByID(ctx, s.db, *r.UserID)
+		if errors.Is(err, models.ErrNotFound) || (err == nil && !u.Active()) {
+			return invalid
+		}
+		if err != nil {
+			return err
+		}
+		handlers.SetUser(c, u)
+		return next(c)
+	}
+}
+
 // isRunHistory picks the history route, whose batches may be larger than
 // the server's general body limit.
 func isRunHistory(c echo.Context) bool {

@@ -14,6 +14,9 @@ CREATE TABLE runs (
     created_at   TIMESTAMPTZ NOT NULL,
     updated_at   TIMESTAMPTZ NOT NULL,
     heartbeat_at TIMESTAMPTZ NOT NULL,
+    -- SHA-256 of the run's token: a launch job logs its run's history
+    -- with it instead of the agent's API key.
+    token_hash   TEXT NOT NULL DEFAULT '',
     UNIQUE (project_id, name)
 );
 CREATE INDEX runs_project ON runs (project_id, id);
@@ -54,7 +57,11 @@ ALTER TABLE events ALTER COLUMN version_id DROP NOT NULL;
 ALTER TABLE events ADD COLUMN run_id BIGINT REFERENCES runs (id) ON DELETE CASCADE;
 CREATE INDEX events_run ON events (run_id) WHERE run_id IS NOT NULL;
 
+-- The run a launch agent started for an item.
+ALTER TABLE run_queue_items ADD COLUMN run_id BIGINT REFERENCES runs (id) ON DELETE SET NULL;
+
 -- +goose Down
+ALTER TABLE run_queue_items DROP COLUMN run_id;
 DELETE FROM events WHERE run_id IS NOT NULL;
 DELETE FROM automations WHERE event_type LIKE 'RUN_%';
 DROP INDEX events_run;

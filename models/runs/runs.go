@@ -7,6 +7,9 @@ package runs
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,6 +38,9 @@ type Run struct {
 	CreatedAt   time.Time `gorm:"column:created_at"`
 	UpdatedAt   time.Time `gorm:"column:updated_at"`
 	HeartbeatAt time.Time `gorm:"column:heartbeat_at"`
+	TokenHash   string    `gorm:"column:token_hash"`
+	// Token is the run's token, set only by Create (it is stored hashed).
+	Token string `gorm:"-"`
 }
 
 // TableName maps Run to its table.
@@ -114,8 +120,10 @@ func Create(ctx context.Context, db *gorm.DB, env Env, t *models.Team, p *models
 	}
 	tagJSON, _ := json.Marshal(tags)
 	now := time.Now().UTC()
+	token := newToken()
 	r := &Run{ProjectID: p.ID, Name: name, DisplayName: display, UserID: &author.ID, State: runcond.StateRunning,
-		Config: cfg, Tags: string(tagJSON), CreatedAt: now, UpdatedAt: now, HeartbeatAt: now}
+		Config: cfg, Tags: string(tagJSON), CreatedAt: now, UpdatedAt: now, HeartbeatAt: now,
+		TokenHash: hashToken(token), Token: token}
 	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		var taken int64
 		if err := tx.Model(&Run{}).Where("project_id = ? AND name = ?", p.ID, name).Count(&taken).Error; err != nil {
@@ -137,6 +145,55 @@ func Create(ctx context.Context, db *gorm.DB, env Env, t *models.Team, p *models
 		return nil, err
 	}
 	return r, nil
+}
+
+// TokenPrefix starts every run token, so the API tells them from API keys.
+const TokenPrefix = "run_"
+
+func newToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return TokenPrefix + hex.EncodeToString(b)
+}
+
+func hashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
+
+// ByToken loads run id if token is its token: a launch job logs its run
+// with the token instead of an API key (the agent keeps its key from the
+// job). It answers ErrNotFound for a wrong token, as for a missing run.
+func ByToken(ctx context.Context, db *gorm.DB, id int64, token string) (*Run, error) {
+	r, err := ByID(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	if r.TokenHash == "" || subtle.ConstantTimeCompare([]byte(r.TokenHash), []byte(hashToken(token))) != 1 {
+		return nil, fmt.Errorf("run %d with that token: %w", id, models.ErrNotFound)
+	}
+	return r, nil
+}
+
+// LinkItem records that run runID was started for run-queue item itemID
+// by the agent's user by: the run must be by's, in the item's destination project.
+func LinkItem(ctx context.Context, db *gorm.DB, item *models.RunQueueItem, runID int64, by *models.User) error {
+	r, err := ByID(ctx, db, runID)
+	if err != nil || r.UserID == nil || *r.UserID != by.ID {
+		return models.Invalid("run_id", "there is no run %d of yours", runID)
+	}
+	s, err := LoadScope(ctx, db, r)
+	if err != nil {
+		return err
+	}
+	if s.Team.Name+"/"+s.Project.Name != item.DestinationProject {
+		return models.Invalid("run_id", "run %d is not in the item's destination project %s", runID, item.DestinationProject)
+	}
+	if err := db.WithContext(ctx).Model(item).Update("run_id", runID).Error; err != nil {
+		return fmt.Errorf("link run to item: %w", err)
+	}
+	item.RunID = &runID
+	return nil
 }
 
 func randomName() string {
