@@ -305,6 +305,13 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	}
 	if runcond.IsRunEvent(form.Value("event_type")) {
 		p.Templates = payload.RunTemplates()
+		if step == 1 {
+			preview, err := h.runPreview(ctx, w.scope, form)
+			if err != nil {
+				return err
+			}
+			p.RunPreview = preview
+		}
 	}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)

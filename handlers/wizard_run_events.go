@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"strconv"
 	"strings"
 
@@ -8,6 +9,7 @@ import (
 
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/runcond"
+	"github.com/automations-dev/automations/models/runs"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -122,4 +124,47 @@ func wizardFieldOf(api string) (string, bool) {
 		}
 	}
 	return "", false
+}
+
+// runPreviewRuns is how many of the project's newest runs the preview shows.
+const runPreviewRuns = 10
+
+// runPreview evaluates the wizard's run event on the project's newest
+// runs, when the form holds a valid one (errors show when moving on).
+func (h *Handler) runPreview(ctx context.Context, scope *automationScope, form views.Form) ([]views.RunPreviewRow, error) {
+	typ := form.Value("event_type")
+	if scope.Project == nil || !runcond.IsRunEvent(typ) {
+		return nil, nil
+	}
+	ev := eventInput{Type: typ}
+	if runEventInput(form, &ev) != nil {
+		return nil, nil
+	}
+	cfg := ev.runConfig()
+	if cfg.Normalize(typ) != nil {
+		return nil, nil
+	}
+	rows, err := runs.Preview(ctx, h.db, scope.Project.ID, typ, &cfg, runPreviewRuns)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]views.RunPreviewRow, len(rows))
+	for i, r := range rows {
+		row := views.RunPreviewRow{RunName: r.RunName, State: r.State, Held: r.Held,
+			URL: runs.RunPath(scope.Team.Name, scope.Project.Name, r.RunID)}
+		switch {
+		case !r.Matches:
+			row.Outcome = "no: the run-name or user filter leaves it out"
+		case r.Unavailable != "":
+			row.Outcome = "no: " + r.Unavailable
+		case r.Held && typ == runcond.RunState:
+			row.Outcome = "yes: it is " + r.State
+		case r.Held:
+			row.Outcome = "yes, first at step " + strconv.FormatInt(r.Step, 10) + " (" + cfg.Metric + " " + r.Value + ")"
+		default:
+			row.Outcome = "no"
+		}
+		out[i] = row
+	}
+	return out, nil
 }

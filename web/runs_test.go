@@ -263,3 +263,31 @@ func TestRunAutomationValidation(t *testing.T) {
 		t.Fatalf("patched event %v", ev)
 	}
 }
+
+// The wizard previews a run event on the project's recent runs: which
+// would have fired, and at which step.
+func TestWizardPreviewsRunEventOnRecentRuns(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	for name, values := range map[string][]float64{"high": {0.9, 0.8, 0.7}, "low": {0.5, 0.1, 0.05}} {
+		run := f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/runs", map[string]any{"name": name})
+		f.must(t, http.StatusOK, "POST", fmt.Sprintf("/api/v1/runs/%v/history", run["id"]), historyRows(0, values...))
+	}
+	admin := f.app.SignInHTTP(t, "admin@example.com")
+	form := map[string][]string{"step": {"1"}, "refresh": {"1"}, "event_type": {"RUN_METRIC"}, "metric": {"val/loss"},
+		"window": {"2"}, "agg": {"avg"}, "op": {"<"}, "threshold": {"0.3"}}
+	status, body := admin.PostFormHTMX(t, "/projects/ml/mnist/automations/new", form)
+	if status != http.StatusOK {
+		t.Fatalf("preview: %d", status)
+	}
+	// low: windows (0.5+0.1)/2 = 0.3 (not < 0.3), (0.1+0.05)/2 = 0.075 at step 2; high never.
+	if !strings.Contains(body, "yes, first at step 2 (val/loss 0.075") || strings.Count(body, `data-held="true"`) != 1 ||
+		strings.Count(body, `data-testid="run-preview-row"`) != 2 {
+		t.Fatalf("preview:\n%s", body)
+	}
+	// A bad window is refused beside its field when moving on, the input kept.
+	form["window"], form["refresh"], form["go"] = []string{"0"}, nil, []string{"2"}
+	status, body = admin.PostForm(t, "/projects/ml/mnist/automations/new", form)
+	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "must be between 1 and 1000") || !strings.Contains(body, `value="val/loss"`) {
+		t.Fatalf("bad window: %d\n%s", status, body)
+	}
+}
