@@ -181,4 +181,3 @@ func prefill(db *gorm.DB, runID int64, n int) error {
 		INSERT INTO run_history (run_id, metric, step, value) SELECT ?, 'metric_' || y, x, (x % 97) / 97.0 FROM s, m`,
 		n, benchMetrics, runID).Error
 }
-
