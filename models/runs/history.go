@@ -343,12 +343,62 @@ func storePointsPG(tx *gorm.DB, runID int64, points []Point) error {
 	for i, p := range points {
 		metrics[i], steps[i], values[i] = p.Metric, p.Step, p.Value
 	}
+	appendOnly, err := appendsOnly(tx, runID, points)
+	if err != nil {
+		return err
+	}
+	// The common case, steps after every stored one, skips ON CONFLICT's
+	// speculative insertion (the run is locked, so nothing comes between).
+	conflict := "ON CONFLICT (run_id, metric, step) DO UPDATE SET value = excluded.value"
+	if appendOnly {
+		conflict = ""
+	}
 	// Straight to the connection: gorm would expand the slices into lists.
-	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO run_history (run_id, metric, step, value)
-SELECT $1, m, s, v FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS t(m, s, v)
-ON CONFLICT (run_id, metric, step) DO UPDATE SET value = excluded.value`, runID, metrics, steps, values)
+	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO run_history (run_id, metric, step, value)
+SELECT $1, m, s, v FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS t(m, s, v) `+conflict, runID, metrics, steps, values)
 	if err != nil {
 		return fmt.Errorf("store history: %w", err)
 	}
 	return nil
+}
+
+// appendsOnly reports whether every point's step comes after the newest
+// stored step of its metric, reading one row per metric through the key.
+func appendsOnly(tx *gorm.DB, runID int64, points []Point) (bool, error) {
+	first := map[string]int64{}
+	for _, p := range points {
+		if s, ok := first[p.Metric]; !ok || p.Step < s {
+			first[p.Metric] = p.Step
+		}
+	}
+	names := slices.Sorted(maps.Keys(first))
+	var newest []Point
+	if err := tx.Raw(`SELECT t.metric, h.step FROM unnest(CAST(? AS text[])) AS t(metric)
+CROSS JOIN LATERAL (SELECT step FROM run_history WHERE run_id = ? AND metric = t.metric ORDER BY step DESC LIMIT 1) h`,
+		pgTextArray(names), runID).Scan(&newest).Error; err != nil {
+		return false, fmt.Errorf("newest stored steps: %w", err)
+	}
+	for _, n := range newest {
+		if first[n.Metric] <= n.Step {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// pgTextArray is a text[] literal of names (metric names hold no control
+// characters; quotes and backslashes are escaped).
+func pgTextArray(names []string) string {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, n := range names {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(n))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String()
 }

@@ -299,3 +299,25 @@ func isConflict(err error) bool {
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// Metric names may hold quotes and backslashes; appending and replacing
+// both store them as given.
+func TestMetricNamesWithQuotesAndBackslashes(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	s := f.run(t, "r1")
+	name := `eval/"top-1"\acc`
+	for _, batch := range [][]runs.Point{rows(t, name, []int64{0, 1}, []float64{1, 2}), rows(t, name, []int64{2}, []float64{3}), rows(t, name, []int64{1}, []float64{5})} {
+		if _, err := runs.LogHistory(ctx, f.db, f.env, s, batch, f.user); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hist, err := runs.History(ctx, f.db, s.Run.ID, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := hist[name]
+	if len(got) != 3 || got[1].Value != 5 || got[2].Value != 3 {
+		t.Fatalf("stored %+v", hist)
+	}
+}
