@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/runs"
 )
 
 type queueCountsJSON struct {
@@ -47,6 +48,7 @@ type runItemJSON struct {
 	UpdatedAt          time.Time       `json:"updated_at"`
 	StartedAt          *time.Time      `json:"started_at"`
 	FinishedAt         *time.Time      `json:"finished_at"`
+	RunID              *int64          `json:"run_id,omitempty"`
 }
 
 func newRunItemJSON(i *models.RunQueueItem, queue string) runItemJSON {
@@ -55,6 +57,7 @@ func newRunItemJSON(i *models.RunQueueItem, queue string) runItemJSON {
 		DestinationProject: i.DestinationProject, AutomationID: i.AutomationID, EventID: i.EventID,
 		State: i.State, Agent: i.Agent, LeaseUntil: i.LeaseUntil, Claims: i.Claims, ExitCode: i.ExitCode,
 		Message: i.Message, CreatedAt: i.CreatedAt, UpdatedAt: i.UpdatedAt, StartedAt: i.StartedAt, FinishedAt: i.FinishedAt,
+		RunID: i.RunID,
 	}
 }
 
@@ -204,9 +207,16 @@ func (h *Handler) APIRunItemStatus(c echo.Context) error {
 		ExitCode *int   `json:"exit_code"`
 		Message  string `json:"message"`
 		Agent    string `json:"agent"`
+		// RunID is the run the agent started for the item (DESIGN.md §14).
+		RunID *int64 `json:"run_id"`
 	}
 	if err := bindJSON(c, &body); err != nil {
 		return err
+	}
+	if body.RunID != nil && (item.RunID == nil || *item.RunID != *body.RunID) {
+		if err := runs.LinkItem(ctx, h.db, item, *body.RunID, u); err != nil {
+			return err
+		}
 	}
 	updated, err := models.ReportRunItem(ctx, h.db, id, agentName(c, body.Agent), models.RunState(body.State), body.ExitCode, body.Message, h.lease)
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/runcond"
 )
 
 // automationInput is an automation as the API and the wizard describe it:
@@ -24,6 +25,35 @@ type automationInput struct {
 type eventInput struct {
 	Type       string `json:"type"`
 	AliasRegex string `json:"alias_regex,omitempty"`
+	// The run events' parameters (DESIGN.md §11, §14), as runcond.Config
+	// names them (spelled out so type errors name "event.window").
+	States       []string `json:"states,omitempty"`
+	RunNameRegex string   `json:"run_name_regex,omitempty"`
+	User         string   `json:"user,omitempty"`
+	Metric       string   `json:"metric,omitempty"`
+	Window       int      `json:"window,omitempty"`
+	Agg          string   `json:"agg,omitempty"`
+	Op           string   `json:"op,omitempty"`
+	Threshold    *float64 `json:"threshold,omitempty"`
+	PriorWindow  int      `json:"prior_window,omitempty"`
+	ChangeType   string   `json:"change_type,omitempty"`
+	Direction    string   `json:"direction,omitempty"`
+	Amount       *float64 `json:"amount,omitempty"`
+	Cooldown     string   `json:"cooldown,omitempty"`
+}
+
+// runConfig is the run event parameters of e.
+func (e eventInput) runConfig() runcond.Config {
+	return runcond.Config{States: e.States, RunNameRegex: e.RunNameRegex, User: e.User, Metric: e.Metric,
+		Window: e.Window, Agg: e.Agg, Op: e.Op, Threshold: e.Threshold, PriorWindow: e.PriorWindow,
+		ChangeType: e.ChangeType, Direction: e.Direction, Amount: e.Amount, Cooldown: e.Cooldown}
+}
+
+// setRunConfig fills e's run event parameters from c.
+func (e *eventInput) setRunConfig(c *runcond.Config) {
+	e.States, e.RunNameRegex, e.User, e.Metric = c.States, c.RunNameRegex, c.User, c.Metric
+	e.Window, e.Agg, e.Op, e.Threshold, e.PriorWindow = c.Window, c.Agg, c.Op, c.Threshold, c.PriorWindow
+	e.ChangeType, e.Direction, e.Amount, e.Cooldown = c.ChangeType, c.Direction, c.Amount, c.Cooldown
 }
 
 type actionInput struct {
@@ -54,6 +84,10 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 		ActionType: in.Action.Type, Payload: in.Action.Payload,
 	}
 	scope.apply(&spec)
+	if runcond.IsRunEvent(in.Event.Type) {
+		cfg := in.Event.runConfig()
+		spec.RunEvent = &cfg
+	}
 	if spec.ActionType == "" {
 		spec.ActionType = models.ActionWebhook
 	}
@@ -189,6 +223,11 @@ func automationInputFrom(a *models.Automation, scope *automationScope, t actionT
 		Name: a.Name, Description: a.Description, Enabled: &enabled, Scope: scope.names(),
 		Event:  eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
 		Action: actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
+	}
+	if runcond.IsRunEvent(a.EventType) {
+		if cfg, err := runcond.Parse(a.EventType, a.EventConfig); err == nil {
+			in.Event.setRunConfig(cfg)
+		}
 	}
 	switch a.ActionType {
 	case models.ActionSlack:

@@ -14,6 +14,7 @@ import (
 
 	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/runcond"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -126,6 +127,7 @@ func (h *Handler) AutomationEdit(c echo.Context) error {
 		if a.Enabled {
 			form.Values["enabled"] = "on"
 		}
+		runEventFormValues(in.Event, form.Values)
 		if a.ScopeType == models.ScopeProject && scope.Collection != nil {
 			form.Values["collection_filter"] = scope.Collection.Name
 		}
@@ -152,6 +154,7 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	for _, f := range wizardFields {
 		form.Values[f.form] = c.FormValue(f.form)
 	}
+	readRunEventForm(c, form)
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, 1), 3)
 	if step == 3 && form.Values["enabled"] == "" {
@@ -161,7 +164,7 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		return h.renderWizard(c, w, form, step, http.StatusOK)
 	}
 	if c.FormValue("use_template") != "" {
-		for _, t := range payload.Templates() {
+		for _, t := range append(payload.Templates(), payload.RunTemplates()...) {
 			if t.ID == c.FormValue("template") {
 				form.Values["payload"] = t.Body
 			}
@@ -201,6 +204,9 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		if f.api == field {
 			field, errStep = f.form, f.step
 		}
+	}
+	if f, ok := wizardFieldOf(field); ok {
+		field, errStep = f, 1
 	}
 	form.Errors[field] = message
 	return h.renderWizard(c, w, form, errStep, status)
@@ -246,6 +252,9 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 			DestinationProject: form.Value("destination_project"),
 		},
 	}
+	if err := runEventInput(form, &in.Event); err != nil {
+		return models.AutomationSpec{}, err
+	}
 	if o := strings.TrimSpace(form.Value("overrides")); o != "" {
 		if !json.Valid([]byte(o)) {
 			return models.AutomationSpec{}, models.Invalid("action.overrides", "is not valid JSON: write a JSON object, e.g. {\"lr\": 0.01}")
@@ -254,6 +263,10 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	}
 	// Step 1: the event alone.
 	probe := models.AutomationSpec{Name: "-", Scope: s.Type, EventType: in.Event.Type, AliasRegex: in.Event.AliasRegex, ActionType: "-"}
+	if runcond.IsRunEvent(in.Event.Type) {
+		cfg := in.Event.runConfig()
+		probe.RunEvent = &cfg
+	}
 	s.apply(&probe)
 	if err := probe.Validate(); err != nil && !isField(err, "action.type") {
 		return probe, err
@@ -290,11 +303,25 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		Title: w.title, ScopeLabel: w.scope.Label(), Step: step, PostURL: w.postURL, CancelURL: w.scope.ListURL(),
 		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
 	}
+	if runcond.IsRunEvent(form.Value("event_type")) {
+		p.Templates = payload.RunTemplates()
+		if step == 1 {
+			preview, err := h.runPreview(ctx, w.scope, form)
+			if err != nil {
+				return err
+			}
+			p.RunPreview = preview
+		}
+	}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
 	}
 	for _, e := range models.EventTypesFor(w.scope.Type) {
-		p.Events = append(p.Events, views.Option{Value: e, Label: eventLabels[e] + " (" + e + ")"})
+		label := eventLabels[e]
+		if label == "" {
+			label = runEventLabels[e]
+		}
+		p.Events = append(p.Events, views.Option{Value: e, Label: label + " (" + e + ")"})
 	}
 	if w.scope.Type == models.ScopeProject {
 		cols, err := models.CollectionsOfProject(ctx, h.db, w.scope.Project.ID)

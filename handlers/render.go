@@ -77,8 +77,11 @@ const MaxJSONBody = 1 << 20
 
 // bindJSON decodes a JSON body strictly: unknown fields and trailing data are
 // errors that name what was wrong.
-func bindJSON(c echo.Context, v any) error {
-	body := http.MaxBytesReader(c.Response(), c.Request().Body, MaxJSONBody)
+func bindJSON(c echo.Context, v any) error { return bindJSONLimit(c, v, MaxJSONBody) }
+
+// bindJSONLimit is bindJSON for a body of up to limit bytes.
+func bindJSONLimit(c echo.Context, v any, limit int64) error {
+	body := http.MaxBytesReader(c.Response(), c.Request().Body, limit)
 	dec := json.NewDecoder(body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -87,7 +90,7 @@ func bindJSON(c echo.Context, v any) error {
 		var syntaxErr *json.SyntaxError
 		switch {
 		case errors.As(err, &tooBig):
-			return newError(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body is larger than %d bytes", MaxJSONBody))
+			return newError(http.StatusRequestEntityTooLarge, "", fmt.Sprintf("request body is larger than %d bytes", limit))
 		case errors.Is(err, io.EOF):
 			return newError(http.StatusBadRequest, "", "request body is empty: send a JSON object")
 		case errors.As(err, &typeErr):

@@ -58,11 +58,16 @@ func (a *SlackAction) Perform(ctx context.Context, d *models.Delivery) Outcome {
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
 	}
-	path, err := models.ArtifactPagePath(ctx, a.DB, ev)
-	if err != nil {
-		return Outcome{Err: fmt.Errorf("link to the artifact: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
+	var msg slackclient.Message
+	if ev.RunID != nil {
+		msg = RunSlackMessage(integ.ChannelID, d.AutomationName, ev.Vars, runLink(a.BaseURL, ev.Vars.RunURL))
+	} else {
+		path, err := models.ArtifactPagePath(ctx, a.DB, ev)
+		if err != nil {
+			return Outcome{Err: fmt.Errorf("link to the artifact: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
+		}
+		msg = SlackMessage(integ.ChannelID, d.AutomationName, ev.Vars, strings.TrimRight(a.BaseURL, "/")+path)
 	}
-	msg := SlackMessage(integ.ChannelID, d.AutomationName, ev.Vars, strings.TrimRight(a.BaseURL, "/")+path)
 	client := slackclient.New(a.APIURL, nil)
 	body, _ := json.Marshal(msg)
 	out := Outcome{Attempt: models.DeliveryAttempt{

@@ -11,6 +11,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models/payload"
+	"github.com/automations-dev/automations/models/runcond"
 )
 
 // AutomationSpec is an automation as a user describes it, with names
@@ -25,6 +26,8 @@ type AutomationSpec struct {
 	CollectionID *int64 // project: optional filter; registry_collection: required
 	EventType    string
 	AliasRegex   string
+	// RunEvent holds a run event's parameters (nil for artifact events).
+	RunEvent     *runcond.Config
 	ActionType   string
 	TeamID       int64
 	WebhookID    *int64
@@ -75,6 +78,23 @@ func (s *AutomationSpec) Validate() error {
 	} else {
 		s.AliasRegex = ""
 	}
+	if runcond.IsRunEvent(s.EventType) {
+		if s.CollectionID != nil {
+			return Invalid("scope.collection", "run events watch the whole project: remove the collection filter")
+		}
+		if s.RunEvent == nil {
+			s.RunEvent = &runcond.Config{}
+		}
+		if err := s.RunEvent.Normalize(s.EventType); err != nil {
+			var fe *runcond.FieldError
+			if errors.As(err, &fe) {
+				return Invalid(fe.Field, "%s", fe.Message)
+			}
+			return err
+		}
+	} else {
+		s.RunEvent = nil
+	}
 	switch s.ActionType {
 	case ActionWebhook:
 		if s.WebhookID == nil {
@@ -104,7 +124,10 @@ func (s *AutomationSpec) Validate() error {
 func (s *AutomationSpec) apply(a *Automation) {
 	a.Name, a.Description, a.Enabled = s.Name, strings.TrimSpace(s.Description), s.Enabled
 	a.ScopeType, a.ProjectID, a.RegistryID, a.CollectionID = s.Scope, s.ProjectID, s.RegistryID, s.CollectionID
-	a.EventType, a.AliasRegex = s.EventType, s.AliasRegex
+	a.EventType, a.AliasRegex, a.EventConfig = s.EventType, s.AliasRegex, "{}"
+	if s.RunEvent != nil {
+		a.EventConfig = s.RunEvent.JSON()
+	}
 	a.ActionType, a.TeamID, a.WebhookID, a.Payload, a.ActionConfig = s.ActionType, s.TeamID, s.WebhookID, s.Payload, s.ActionConfig
 }
 

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"gorm.io/gorm"
+
+	"github.com/automations-dev/automations/models/runcond"
 )
 
 // ScopeType is what an automation watches.
@@ -37,7 +39,7 @@ const (
 // EventTypesFor lists the events an automation of scope s can watch.
 func EventTypesFor(s ScopeType) []string {
 	if s == ScopeProject {
-		return []string{EventCreateArtifact, EventAddArtifactAlias}
+		return append([]string{EventCreateArtifact, EventAddArtifactAlias}, runcond.Types()...)
 	}
 	return []string{EventLinkArtifact, EventAddArtifactAlias}
 }
@@ -54,11 +56,14 @@ type Automation struct {
 	CollectionID *int64    `gorm:"column:collection_id"`
 	EventType    string    `gorm:"column:event_type"`
 	AliasRegex   string    `gorm:"column:alias_regex"`
-	ActionType   string    `gorm:"column:action_type"`
-	TeamID       int64     `gorm:"column:team_id"`
-	WebhookID    *int64    `gorm:"column:webhook_id"`
-	Payload      string    `gorm:"column:payload"`
-	ActionConfig string    `gorm:"column:action_config"`
+	// EventConfig holds a run event's parameters (runcond.Config as JSON);
+	// "{}" for artifact events.
+	EventConfig  string `gorm:"column:event_config"`
+	ActionType   string `gorm:"column:action_type"`
+	TeamID       int64  `gorm:"column:team_id"`
+	WebhookID    *int64 `gorm:"column:webhook_id"`
+	Payload      string `gorm:"column:payload"`
+	ActionConfig string `gorm:"column:action_config"`
 	// RevisionID is the current AutomationRevision: what deliveries queued
 	// now will send.
 	RevisionID *int64    `gorm:"column:revision_id"`
@@ -191,6 +196,23 @@ func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev Match
 		}
 		where, args = where+" AND id IN ?", append(args, ids)
 	}
+	return insertDeliveries(tx, eventID, where, args)
+}
+
+// EnqueueDeliveriesTo queues one delivery of event eventID for each of the
+// automations ids, in tx (the event's transaction). Run events use it:
+// their conditions, filters and cooldowns are decided per automation
+// before the event is written (models/runs).
+func EnqueueDeliveriesTo(ctx context.Context, tx *gorm.DB, eventID int64, ids []int64) (int, error) {
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	return insertDeliveries(tx.WithContext(ctx), eventID, "enabled AND id IN ?", []any{ids})
+}
+
+// insertDeliveries queues a delivery of eventID for every automation that
+// satisfies where.
+func insertDeliveries(tx *gorm.DB, eventID int64, where string, args []any) (int, error) {
 	// The database makes the rows from the matching automations in one
 	// statement: no round trip to read them, no parameters per delivery.
 	uid, id, at := "'dlv_' || lower(hex(randomblob(16)))", "?", "?"

@@ -23,16 +23,18 @@ const (
 // §4, §5). It is written by RecordEvent in the mutation's own transaction,
 // so it exists exactly when the change does.
 type Event struct {
-	ID           int64     `gorm:"column:id;primaryKey"`
-	Type         string    `gorm:"column:type"`
-	ScopeKind    string    `gorm:"column:scope_kind"`
-	ProjectID    *int64    `gorm:"column:project_id"`
-	RegistryID   *int64    `gorm:"column:registry_id"`
-	CollectionID int64     `gorm:"column:collection_id"`
-	VersionID    int64     `gorm:"column:version_id"`
-	AuthorID     *int64    `gorm:"column:author_id"`
-	Payload      string    `gorm:"column:payload"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
+	ID           int64  `gorm:"column:id;primaryKey"`
+	Type         string `gorm:"column:type"`
+	ScopeKind    string `gorm:"column:scope_kind"`
+	ProjectID    *int64 `gorm:"column:project_id"`
+	RegistryID   *int64 `gorm:"column:registry_id"`
+	CollectionID int64  `gorm:"column:collection_id"`
+	VersionID    int64  `gorm:"column:version_id"`
+	AuthorID     *int64 `gorm:"column:author_id"`
+	// RunID is the run of a run event (CollectionID and VersionID are 0).
+	RunID     *int64    `gorm:"column:run_id"`
+	Payload   string    `gorm:"column:payload"`
+	CreatedAt time.Time `gorm:"column:created_at"`
 	// Vars is the snapshot stored in Payload.
 	Vars EventVars `gorm:"-"`
 }
@@ -53,6 +55,18 @@ type EventVars struct {
 	EventAuthor            string          `json:"event_author"`
 	EventType              string          `json:"event_type"`
 	Alias                  string          `json:"alias,omitempty"`
+
+	// Run events (DESIGN.md §14).
+	RunID           string          `json:"run_id,omitempty"`
+	RunName         string          `json:"run_name,omitempty"`
+	RunURL          string          `json:"run_url,omitempty"`
+	RunState        string          `json:"run_state,omitempty"`
+	RunUser         string          `json:"run_user,omitempty"`
+	RunConfig       json.RawMessage `json:"run_config,omitempty"`
+	MetricName      string          `json:"metric_name,omitempty"`
+	MetricValue     string          `json:"metric_value,omitempty"`
+	MetricThreshold string          `json:"metric_threshold,omitempty"`
+	MetricStep      string          `json:"metric_step,omitempty"`
 }
 
 // RecordEvent writes ev (its Vars as the payload snapshot) in tx, which must
@@ -66,7 +80,11 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}
-	if err := tx.Create(ev).Error; err != nil {
+	q := tx
+	if ev.RunID != nil {
+		q = tx.Omit("collection_id", "version_id") // NULL: a run event has no artifact
+	}
+	if err := q.Create(ev).Error; err != nil {
 		return fmt.Errorf("record %s event: %w", ev.Type, err)
 	}
 	return nil
@@ -83,9 +101,13 @@ func (ev *Event) MatchTarget() MatchTarget {
 // PayloadVars converts the snapshot into the payload renderer's variables.
 func (ev *Event) PayloadVars(automationName string) payload.Vars {
 	v := ev.Vars
-	var meta map[string]json.RawMessage
+	var meta, runConfig map[string]json.RawMessage
 	_ = json.Unmarshal(v.ArtifactMetadata, &meta) // stored metadata is always an object
+	_ = json.Unmarshal(v.RunConfig, &runConfig)   // so is a run's config
 	return payload.Vars{
+		RunID: v.RunID, RunName: v.RunName, RunURL: v.RunURL, RunState: v.RunState, RunUser: v.RunUser,
+		RunConfig: runConfig, MetricName: v.MetricName, MetricValue: v.MetricValue,
+		MetricThreshold: v.MetricThreshold, MetricStep: v.MetricStep,
 		EntityName: v.EntityName, ProjectName: v.ProjectName, EventType: v.EventType,
 		EventAuthor: v.EventAuthor, ArtifactCollectionName: v.ArtifactCollectionName,
 		ArtifactVersion: v.ArtifactVersion, ArtifactVersionString: v.ArtifactVersionString,
@@ -108,7 +130,8 @@ func EventsOf(ctx context.Context, db *gorm.DB, scopeKind string, scopeID int64,
 		col = "registry_id"
 	}
 	var out []Event
-	if err := db.WithContext(ctx).Where(col+" = ?", scopeID).Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
+	// Artifact events only: run events are listed on their run's page.
+	if err := db.WithContext(ctx).Where(col+" = ? AND run_id IS NULL", scopeID).Order("id DESC").Limit(limit).Find(&out).Error; err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}
 	for i := range out {

@@ -73,6 +73,8 @@ type RunQueueItem struct {
 	UpdatedAt          time.Time  `gorm:"column:updated_at"`
 	StartedAt          *time.Time `gorm:"column:started_at"`
 	FinishedAt         *time.Time `gorm:"column:finished_at"`
+	// RunID is the run the agent started for the item (models/runs).
+	RunID *int64 `gorm:"column:run_id"`
 }
 
 // TableName maps RunQueueItem to its table.

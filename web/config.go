@@ -76,6 +76,9 @@ type Config struct {
 	LogFormat string `env:"LOG_FORMAT" envDefault:"json"`
 	// MetricsToken, when set, must come as Authorization: Bearer on GET /metrics.
 	MetricsToken string `env:"METRICS_TOKEN"`
+	// RunHeartbeatTimeout: a running run that sent no heartbeat or history
+	// for this long is marked crashed (and fires RUN_STATE as failed).
+	RunHeartbeatTimeout time.Duration `env:"RUN_HEARTBEAT_TIMEOUT" envDefault:"10m"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

@@ -178,6 +178,8 @@ var routeExpectations = map[string]string{
 	"GET /projects/:team/:project/automations/new":                                       tier.teamAdmin,
 	"POST /projects/:team/:project/automations/new":                                      tier.teamAdmin,
 	"GET /projects/:team/:project/events":                                                tier.teamViewer,
+	"GET /projects/:team/:project/runs":                                                  tier.teamViewer,
+	"GET /projects/:team/:project/runs/:id":                                              tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection":                                 tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection/:version":                        tier.teamViewer,
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases":               tier.teamMember,
@@ -260,6 +262,12 @@ var routeExpectations = map[string]string{
 	"POST /api/v1/projects/:team/:project/artifacts":                     tier.teamMember,
 	"GET /api/v1/projects/:team/:project/artifacts/:collection/versions": tier.teamViewer,
 	"GET /api/v1/projects/:team/:project/events":                         tier.teamViewer,
+	"POST /api/v1/projects/:team/:project/runs":                          tier.teamMember,
+	"GET /api/v1/projects/:team/:project/runs":                           tier.teamViewer,
+	"GET /api/v1/runs/:id":                                               tier.teamViewer, // the run's team
+	"PATCH /api/v1/runs/:id":                                             tier.teamMember,
+	"POST /api/v1/runs/:id/history":                                      tier.teamMember,
+	"POST /api/v1/runs/:id/heartbeat":                                    tier.teamMember,
 	"GET /api/v1/artifacts/:id":                                          tier.teamViewer,
 	"GET /api/v1/artifacts/:id @registry":                                tier.registryViewer,
 	"POST /api/v1/artifacts/:id/aliases":                                 tier.teamMember,
@@ -380,6 +388,7 @@ type world struct {
 	serviceKey     string
 	slackID        int64
 	itemID         int64
+	runID          int64             // run r0 in the project
 	versionID      int64             // data:v0 in the project
 	regVersionID   int64             // clf:v0 in the registry
 	automation     map[string]int64  // by variant: "", "registry", "collection"
@@ -674,6 +683,8 @@ func (m *matrix) param(c matrixCase, a int, prev, name string) (string, error) {
 			return strconv.FormatInt(w.versionID, 10), nil
 		case "run-queue-items":
 			return strconv.FormatInt(w.itemID, 10), nil
+		case "runs":
+			return strconv.FormatInt(w.runID, 10), nil
 		}
 	}
 	return "", fmt.Errorf("the matrix fixture has no value for :%s after %q: teach matrix.param about it", name, prev)
@@ -974,6 +985,8 @@ func (m *matrix) buildWorld() *world {
 		t.Fatal(err)
 	}
 	w.itemID = item.ID
+	run := m.api(201, "POST", "/api/v1/projects/"+w.team+"/mnist/runs", map[string]any{"name": "r0"})
+	w.runID = jsonID(t, run["id"])
 
 	m.api(201, "POST", "/api/v1/registries", map[string]any{"name": w.registry})
 	rp := "/api/v1/registries/" + w.registry

@@ -86,6 +86,8 @@ func (s *Server) routes() {
 	ui.GET("/projects/:team/:project/automations", h.ProjectAutomations, s.projectAccess(viewer))
 	ui.Match(getPost, "/projects/:team/:project/automations/new", h.ProjectAutomationNew, s.projectAccess(admin))
 	ui.GET("/projects/:team/:project/events", h.ProjectEvents, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/runs", h.RunsList, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/runs/:id", h.RunPage, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection", h.CollectionPage, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection/:version", h.VersionPage, s.projectAccess(viewer))
 	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases", h.VersionAliasAdd, s.projectAccess(member))
@@ -158,6 +160,14 @@ func (s *Server) routes() {
 	api.POST("/projects/:team/:project/artifacts", h.APIArtifactLog, s.projectAccess(member))
 	api.GET("/projects/:team/:project/artifacts/:collection/versions", h.APIVersionsList, s.projectAccess(viewer))
 	api.GET("/projects/:team/:project/events", h.APIProjectEvents, s.projectAccess(viewer))
+	// Runs (§14): members and the team's service accounts log them, viewers read.
+	api.POST("/projects/:team/:project/runs", h.APIRunCreate, s.projectAccess(member))
+	api.GET("/projects/:team/:project/runs", h.APIRunsList, s.projectAccess(viewer))
+	api.GET("/runs/:id", h.APIRunGet, s.runAccess(viewer))
+	api.PATCH("/runs/:id", h.APIRunUpdate, s.runAccess(member))
+	// A launch job logs its own run with the run's token instead of a key.
+	e.POST("/api/v1/runs/:id/history", h.APIRunHistory, s.runTokenOrAPIKey, s.runAccess(member))
+	e.POST("/api/v1/runs/:id/heartbeat", h.APIRunHeartbeat, s.runTokenOrAPIKey, s.runAccess(member))
 
 	// Artifact versions by id, project and registry versions alike: the
 	// version's project team or registry decides the role.

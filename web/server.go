@@ -133,7 +133,9 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		ReferrerPolicy:        "same-origin",
 		ContentSecurityPolicy: "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; frame-ancestors 'none'; form-action 'self'",
 	}))
-	e.Use(middleware.BodyLimit("2M"))
+	// History batches (up to 10,000 rows) have their own, larger limit
+	// (handlers.MaxHistoryBody).
+	e.Use(middleware.BodyLimitWithConfig(middleware.BodyLimitConfig{Limit: "2M", Skipper: isRunHistory}))
 	e.Use(s.loadSessionUser)
 	e.Use(middleware.CSRFWithConfig(middleware.CSRFConfig{
 		// The JSON API authenticates with Bearer keys only, never cookies,

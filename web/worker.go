@@ -5,11 +5,13 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"time"
 
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/jobs"
 	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models/runs"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/web/metrics"
 )
@@ -19,6 +21,7 @@ type Worker struct {
 	*jobs.Runner
 	secrets *secretbox.Box
 	sender  *sender.Sender
+	sweep   jobs.CrashSweep
 }
 
 // WorkerOption changes how NewWorker builds the worker.
@@ -64,7 +67,29 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{
 		DB: db, Secrets: box, Sender: snd, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL,
 	}), rc, log)
-	return &Worker{Runner: runner, secrets: box, sender: snd}, nil
+	timeout := cfg.RunHeartbeatTimeout
+	if timeout <= 0 {
+		timeout = DefaultRunHeartbeatTimeout
+	}
+	sweep := jobs.CrashSweep{DB: db, Env: runs.Env{BaseURL: cfg.BaseURL}, Timeout: timeout, Wake: runner.Wake, Log: log}
+	return &Worker{Runner: runner, secrets: box, sender: snd, sweep: sweep}, nil
+}
+
+// DefaultRunHeartbeatTimeout is RUN_HEARTBEAT_TIMEOUT's default, used when
+// a Config built in code leaves it zero.
+const DefaultRunHeartbeatTimeout = 10 * time.Minute
+
+// Run runs the delivery runner and, beside it, the sweep that marks silent
+// runs crashed, until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		w.sweep.Run(ctx)
+	}()
+	err := w.Runner.Run(ctx)
+	<-sweepDone
+	return err
 }
 
 // Close releases the worker's connections and keeper; call it after Run returns.

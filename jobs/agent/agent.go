@@ -80,6 +80,7 @@ type agent struct {
 	cfg Config
 	api *client
 	log *slog.Logger
+	run *JobRun // the run of the item being run, nil when none
 }
 
 func newAgent(cfg Config) (*agent, error) {
@@ -169,7 +170,20 @@ func (a *agent) runItem(ctx context.Context, item *Item) {
 		return
 	}
 	defer os.Remove(configFile)
-	if err := a.api.report(ctx, item.ID, Report{State: "running", Agent: a.cfg.Name}); err != nil {
+	// The run is a convenience for chaining: a job still runs without one
+	// (the agent's user may not log runs in the destination project).
+	run, err := a.api.startRun(ctx, item)
+	if err != nil {
+		log.Warn("could not start a run for the item; running the job without one", "project", item.DestinationProject, "err", err)
+		run = nil
+	}
+	running := Report{State: "running", Agent: a.cfg.Name}
+	if run != nil {
+		running.RunID = &run.ID
+	}
+	a.run = run
+	defer func() { a.run = nil }()
+	if err := a.api.report(ctx, item.ID, running); err != nil {
 		if statusOf(err) == http.StatusConflict || statusOf(err) == http.StatusNotFound {
 			log.Warn("item is no longer ours; skipping it", "err", err)
 			return
@@ -185,7 +199,12 @@ func (a *agent) runItem(ctx context.Context, item *Item) {
 		"LAUNCH_JOB_VERSION="+item.JobVersion,
 		"LAUNCH_PROJECT="+item.DestinationProject,
 		"LAUNCH_CONFIG_FILE="+configFile,
+		"LAUNCH_SERVER_URL="+strings.TrimRight(a.cfg.URL, "/"),
 	)
+	if run != nil {
+		// The run's token lets the job log this run only, never act as the agent.
+		cmd.Env = append(cmd.Env, "LAUNCH_RUN_ID="+strconv.FormatInt(run.ID, 10), "LAUNCH_RUN_TOKEN="+run.Token, "LAUNCH_RUN_URL="+run.URL)
+	}
 	tail := &tailBuffer{max: 2048}
 	cmd.Stdout = a.cfg.Stdout
 	cmd.Stderr = io.MultiWriter(a.cfg.Stderr, tail)
@@ -205,7 +224,12 @@ func (a *agent) runItem(ctx context.Context, item *Item) {
 			a.finish(ctx, log, item, outcome(err, tail.lastLine()))
 			return
 		case <-heartbeat.C:
-			err := a.api.report(ctx, item.ID, Report{State: "running", Agent: a.cfg.Name})
+			err := a.api.report(ctx, item.ID, running)
+			if run != nil {
+				if herr := a.api.runHeartbeat(ctx, run.ID); herr != nil && ctx.Err() == nil {
+					log.Warn("run heartbeat failed", "run", run.ID, "err", herr)
+				}
+			}
 			if s := statusOf(err); s == http.StatusConflict || s == http.StatusNotFound {
 				// Another agent has it now: stop our copy, report nothing.
 				log.Warn("lost the item's lease; stopping the command", "err", err)
@@ -244,6 +268,13 @@ func (a *agent) finish(ctx context.Context, log *slog.Logger, item *Item, r Repo
 	r.Agent = a.cfg.Name
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
+	if a.run != nil {
+		// The run ends as the item does: finished on exit code 0, else failed.
+		if err := a.api.endRun(rctx, a.run.ID, r.State); err != nil {
+			log.Warn("could not end the item's run", "run", a.run.ID, "err", err)
+		}
+		r.RunID = &a.run.ID
+	}
 	wait := 500 * time.Millisecond
 	for {
 		err := a.api.report(rctx, item.ID, r)

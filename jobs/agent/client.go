@@ -32,6 +32,7 @@ type Report struct {
 	ExitCode *int   `json:"exit_code,omitempty"`
 	Message  string `json:"message,omitempty"`
 	Agent    string `json:"agent"`
+	RunID    *int64 `json:"run_id,omitempty"` // the run started for the item
 }
 
 // APIError is an answer other than success from the server.
@@ -88,11 +89,15 @@ func (c *client) report(ctx context.Context, id int64, r Report) error {
 }
 
 func (c *client) post(ctx context.Context, path string, body, out any) (int, error) {
+	return c.do(ctx, http.MethodPost, path, body, out)
+}
+
+func (c *client) do(ctx context.Context, method, path string, body, out any) (int, error) {
 	raw, err := json.Marshal(body)
 	if err != nil {
 		return 0, fmt.Errorf("encode request: %w", err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+path, bytes.NewReader(raw))
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, bytes.NewReader(raw))
 	if err != nil {
 		return 0, fmt.Errorf("build request: %w", err)
 	}
@@ -100,12 +105,12 @@ func (c *client) post(ctx context.Context, path string, body, out any) (int, err
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return 0, fmt.Errorf("POST %s: %w", path, err)
+		return 0, fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return 0, fmt.Errorf("read answer of POST %s: %w", path, err)
+		return 0, fmt.Errorf("read answer of %s %s: %w", method, path, err)
 	}
 	switch {
 	case resp.StatusCode == http.StatusNoContent:
@@ -113,7 +118,7 @@ func (c *client) post(ctx context.Context, path string, body, out any) (int, err
 	case resp.StatusCode >= 200 && resp.StatusCode < 300:
 		if out != nil {
 			if err := json.Unmarshal(data, out); err != nil {
-				return 0, fmt.Errorf("decode answer of POST %s: %w", path, err)
+				return 0, fmt.Errorf("decode answer of %s %s: %w", method, path, err)
 			}
 		}
 		return resp.StatusCode, nil

@@ -1,6 +1,7 @@
 package payload
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 )
@@ -138,10 +139,17 @@ func (r *renderer) appendOps(dst []byte, ops []op) ([]byte, error) {
 				return dst, err
 			}
 			switch {
-			case b.kind == bindMeta:
-				dst, err = r.appendTypedMetadata(dst, b.name)
+			case b.kind == bindMeta || b.kind == bindRunConfig:
+				dst, err = r.appendTypedMetadata(dst, b)
 			case b.kind == bindVar && b.name == varArtifactVersionIndex:
 				dst = strconv.AppendInt(dst, int64(r.vars.ArtifactVersionIndex), 10)
+			case b.kind == bindVar && numeric(b.name):
+				// Stored as JSON number text by the event; null when unset.
+				if text := r.vars.text(b.name); text != "" && json.Valid([]byte(text)) {
+					dst = append(dst, text...)
+				} else {
+					dst = append(dst, "null"...)
+				}
 			default:
 				dst, err = r.appendOps(dst, o.inner)
 			}

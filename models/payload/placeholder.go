@@ -9,11 +9,12 @@ import (
 type bindKind uint8
 
 const (
-	bindVar     bindKind = iota // a plain documented variable; name is its name
-	bindMeta                    // ${artifact_metadata.KEY}; name is KEY
-	bindSecret                  // a granted secret; name is the secret's name
-	bindToken                   // ACCESS_TOKEN
-	bindLiteral                 // a bare $name that is not a secret: kept as text
+	bindVar       bindKind = iota // a plain documented variable; name is its name
+	bindMeta                      // ${artifact_metadata.KEY}; name is KEY
+	bindRunConfig                 // ${run_config.KEY}; name is KEY
+	bindSecret                    // a granted secret; name is the secret's name
+	bindToken                     // ACCESS_TOKEN
+	bindLiteral                   // a bare $name that is not a secret: kept as text
 )
 
 type binding struct {
@@ -151,14 +152,32 @@ func (c *checker) bind(name string, braced bool) (binding, error) {
 	case name == "":
 		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: "empty placeholder ${}: name a variable, e.g. ${project_name}", Placeholder: "${}"}
 	case isVariable(name):
-		if name == varAlias && c.event != "" && c.event != AddArtifactAlias {
+		switch {
+		case c.event == "":
+		case c.event.IsRun() && artifactOnly(name):
+			return binding{}, notApplicable("is an artifact variable: it does not apply to " + string(c.event) + " events")
+		case !c.event.IsRun() && runOnly(name):
+			return binding{}, notApplicable("is a run variable: it does not apply to " + string(c.event) + " events")
+		case c.event == RunState && metricOnly(name):
+			return binding{}, notApplicable("applies only to metric events (RUN_METRIC, RUN_METRIC_CHANGE, RUN_METRIC_ZSCORE)")
+		case name == varAlias && c.event != AddArtifactAlias:
 			return binding{}, notApplicable("applies only to ADD_ARTIFACT_ALIAS events")
 		}
 		return binding{kind: bindVar, name: name}, nil
 	case name == "artifact_metadata" || name == metadataPrefix:
 		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: written + " needs a metadata key: write ${artifact_metadata.<KEY>}", Placeholder: written}
+	case name == "run_config" || name == runConfigPrefix:
+		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: written + " needs a config key: write ${run_config.<KEY>}", Placeholder: written}
 	case strings.HasPrefix(name, metadataPrefix):
+		if c.event.IsRun() {
+			return binding{}, notApplicable("is an artifact variable: it does not apply to " + string(c.event) + " events")
+		}
 		return binding{kind: bindMeta, name: name[len(metadataPrefix):]}, nil
+	case strings.HasPrefix(name, runConfigPrefix):
+		if c.event != "" && !c.event.IsRun() {
+			return binding{}, notApplicable("is a run variable: it does not apply to " + string(c.event) + " events")
+		}
+		return binding{kind: bindRunConfig, name: name[len(runConfigPrefix):]}, nil
 	case c.isGranted(name):
 		return binding{kind: bindSecret, name: name}, nil
 	}

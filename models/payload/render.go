@@ -77,8 +77,8 @@ func (r *renderer) appendValue(dst []byte, b binding, raw string) ([]byte, error
 			return strconv.AppendInt(dst, int64(r.vars.ArtifactVersionIndex), 10), nil
 		}
 		return appendEscaped(dst, r.vars.text(b.name)), nil
-	case bindMeta:
-		text, err := r.metadataText(b.name)
+	case bindMeta, bindRunConfig:
+		text, err := r.metadataText(b)
 		return appendEscaped(dst, text), err
 	case bindSecret:
 		if r.redact {
@@ -96,8 +96,11 @@ func (r *renderer) appendValue(dst []byte, b binding, raw string) ([]byte, error
 
 // metadataRaw returns the JSON of a metadata key, nil if this version's
 // metadata lacks it.
-func (r *renderer) metadataRaw(key string) []byte {
-	raw := r.vars.ArtifactMetadata[key]
+func (r *renderer) metadataRaw(b binding) []byte {
+	raw := r.vars.ArtifactMetadata[b.name]
+	if b.kind == bindRunConfig {
+		raw = r.vars.RunConfig[b.name]
+	}
 	if len(strings.TrimSpace(string(raw))) == 0 {
 		return nil
 	}
@@ -105,13 +108,13 @@ func (r *renderer) metadataRaw(key string) []byte {
 }
 
 // appendTypedMetadata appends a metadata value keeping its JSON type.
-func (r *renderer) appendTypedMetadata(dst []byte, key string) ([]byte, error) {
-	raw := r.metadataRaw(key)
+func (r *renderer) appendTypedMetadata(dst []byte, b binding) ([]byte, error) {
+	raw := r.metadataRaw(b)
 	if raw == nil {
 		return append(dst, "null"...), nil
 	}
 	if !json.Valid(raw) {
-		return dst, fmt.Errorf("payload: artifact_metadata.%s is not valid JSON", shown(key))
+		return dst, fmt.Errorf("payload: %s%s is not valid JSON", prefixOf(b), shown(b.name))
 	}
 	if s, ok := jsonString(raw); ok {
 		return appendPlainString(dst, s, false) // the common case, without the token stream
@@ -121,19 +124,26 @@ func (r *renderer) appendTypedMetadata(dst []byte, key string) ([]byte, error) {
 
 // metadataText returns a metadata value as text: a string as itself, other
 // values as compact JSON, a missing key as "".
-func (r *renderer) metadataText(key string) (string, error) {
-	raw := r.metadataRaw(key)
+func (r *renderer) metadataText(b binding) (string, error) {
+	raw := r.metadataRaw(b)
 	if raw == nil {
 		return "", nil
 	}
 	if !json.Valid(raw) {
-		return "", fmt.Errorf("payload: artifact_metadata.%s is not valid JSON", shown(key))
+		return "", fmt.Errorf("payload: %s%s is not valid JSON", prefixOf(b), shown(b.name))
 	}
 	if s, ok := jsonString(raw); ok {
 		return s, nil
 	}
 	out, err := walk(nil, string(raw), appendPlainString)
 	return string(out), err
+}
+
+func prefixOf(b binding) string {
+	if b.kind == bindRunConfig {
+		return runConfigPrefix
+	}
+	return metadataPrefix
 }
 
 // jsonString decodes raw, valid JSON, if it is a string. (Unmarshal alone
