@@ -164,7 +164,7 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}
-	shown, err := payload.RenderRedacted(template, vars, w.Secrets)
+	shown, err := payload.RenderRedacted(template, vars, w.PayloadSecrets())
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}

@@ -261,8 +261,8 @@ func TestWebhookUpdateAndPayloadContext(t *testing.T) {
 		t.Fatalf("stored webhook = %+v, %v", got, err)
 	}
 	pc := got.PayloadContext("LINK_ARTIFACT")
-	if pc.HasAccessToken || !slices.Equal(pc.GrantedSecrets, []string{"A", "B"}) || pc.EventType != "LINK_ARTIFACT" {
-		t.Fatalf("payload context = %+v (the signing secret is not granted)", pc)
+	if pc.HasAccessToken || !slices.Equal(pc.GrantedSecrets, []string{"A", "B", "SIGNING"}) || pc.EventType != "LINK_ARTIFACT" {
+		t.Fatalf("payload context = %+v (the signing secret counts as granted)", pc)
 	}
 
 	up, err := models.UpdateWebhook(ctx, f.db, w.ID, models.WebhookSpec{
@@ -295,7 +295,7 @@ func TestWebhookUpdateAndPayloadContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.URL != "https://ci2.example.com" || r.AccessToken != "value-of-TOKEN" || r.SigningSecret != "" || len(r.Secrets) != 1 || r.Secrets["B"] != "value-of-B" {
+	if r.URL != "https://ci2.example.com" || r.AccessToken != "value-of-TOKEN" || r.SigningSecret != "" || len(r.Secrets) != 2 || r.Secrets["B"] != "value-of-B" || r.Secrets["TOKEN"] != "value-of-TOKEN" {
 		t.Fatalf("resolved = %+v", r)
 	}
 	other := modeltest.Team(t, f.db, "vision", f.admin)
