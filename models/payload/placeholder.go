@@ -9,10 +9,10 @@ import (
 type bindKind uint8
 
 const (
-	bindVar     bindKind = iota // a plain documented variable; name is its name
-	bindMeta                    // ${artifact_metadata.KEY}; name is KEY
-	bindSecret                  // a granted secret; name is the secret's name
-	bindToken                   // ACCESS_TOKEN
+	bindVar    bindKind = iota // a plain documented variable; name is its name
+	bindMeta                   // ${artifact_metadata.KEY}; name is KEY
+	bindSecret                 // a granted secret; name is the secret's name
+	bindToken                  // ACCESS_TOKEN
 )
 
 type binding struct {
