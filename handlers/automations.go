@@ -389,6 +389,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		for _, q := range queues {
 			p.Queues = append(p.Queues, views.Option{Value: q.Name, Label: q.Name})
 		}
+		if form.Value("action_type") == models.ActionLaunch {
+			if err := h.launchChoices(ctx, u, team, form, &p); err != nil {
+				return err
+			}
+		}
 	}
 	if isHTMX(c) {
 		// htmx swaps only 2xx answers: field errors come back as 200.
