@@ -1152,7 +1152,7 @@ func webhookFields(p TeamSettingsProps, form Form, granted []string) templ.Compo
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = TextField(form, "url", "URL", "url", "The endpoint: http(s) and a host name (no IP address or localhost unless the operator allows it).").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = TextField(form, "url", "URL", "url", "The endpoint: http(s) and a host name (an IP address or localhost only where the operator allows it with ALLOWED_TARGETS).").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
