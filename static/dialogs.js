@@ -19,11 +19,19 @@ document.addEventListener("click", function (e) {
     closer.closest("dialog").close();
   }
 });
-document.addEventListener("DOMContentLoaded", function () {
+// Loaded async (so it never delays htmx): the document may be parsed already.
+function reopenModals() {
   document.querySelectorAll("dialog[open][data-modal]").forEach(function (d) {
     if (typeof d.showModal === "function") {
       d.close();
       d.showModal();
     }
   });
-});
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", reopenModals);
+} else {
+  reopenModals();
+}
+// Says the enhancement is active (browser tests wait for it before clicking).
+document.documentElement.setAttribute("data-dialogs", "on");

@@ -325,7 +325,7 @@ func TestWebhookTestRefusesBadPayloads(t *testing.T) {
 		{`{"a": `, "JSON"},
 		{`{"a": "${NOT_A_VARIABLE}"}`, "NOT_A_VARIABLE"},
 		{`{"a": "$API_KEY"}`, "API_KEY"},
-		{`{"a": "${SIGNING_SECRET}"}`, "SIGNING_SECRET"}, // signs, but is not granted to payloads
+		{`{"a": "$api_key"}`, "$api_key"}, // a bare lower-case name is checked like ${api_key}
 	}
 	for _, c := range cases {
 		status, out := f.app.API(t, f.adminKey, "POST", "/api/v1/teams/ml/webhooks/ci/test", map[string]string{"payload": c.payload})

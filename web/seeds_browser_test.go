@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -28,6 +29,15 @@ func TestBrowserNewSecretIsAModalDialog(t *testing.T) {
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(app.URL+"/teams/ml"),
 		chromedp.WaitVisible(webtest.TestID("secrets-section")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// static/dialogs.js loads async; until then the link would open the page.
+	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.documentElement.hasAttribute('data-dialogs')`)); err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(ctx,
 		chromedp.Click(webtest.TestID("new-secret")),
 		chromedp.WaitVisible(webtest.TestID("new-secret-form")),
 	)
@@ -56,6 +66,12 @@ func TestBrowserNewSecretIsAModalDialog(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatalf("refused name: %v", err)
+	}
+	// The page comes back with the dialog open; the script makes it modal.
+	pollCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(pollCtx, chromedp.Poll[bool](`document.querySelector('[data-testid="new-secret-dialog"]').matches(':modal')`)); err != nil {
+		t.Fatalf("the dialog is not modal again after the refusal: %v", err)
 	}
 	again, err := chromedp.Run(ctx, chromedp.Evaluate[map[string]any](`(() => {
 		const d = document.querySelector('[data-testid="new-secret-dialog"]');
