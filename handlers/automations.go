@@ -95,6 +95,10 @@ func (h *Handler) newAutomationWizard(c echo.Context, scope *automationScope) er
 		if scope.Project != nil {
 			form.Values["destination_project"] = scope.Team.Name + "/" + scope.Project.Name
 		}
+		if scope.Type == models.ScopeRegistryCollection {
+			// The collection's … menu: its Registered model is chosen.
+			form.Values["collection_filter"] = scope.Collection.Name
+		}
 		if events := models.EventTypesFor(scope.Type); len(events) > 0 {
 			form.Values["event_type"] = events[0]
 		}
@@ -155,6 +159,12 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		form.Values[f.form] = c.FormValue(f.form)
 	}
 	readRunEventForm(c, form)
+	if params, err := c.FormParams(); err == nil && w.scope.Type == models.ScopeRegistryCollection && w.existing == nil {
+		if _, sent := params["collection_filter"]; !sent {
+			// A post that does not choose (a script) keeps the route's collection.
+			form.Values["collection_filter"] = w.scope.Collection.Name
+		}
+	}
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, 1), 3)
 	if step == 3 && form.Values["enabled"] == "" {
@@ -179,7 +189,7 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 			return h.renderWizard(c, w, form, target, http.StatusOK)
 		}
 	}
-	spec, err := h.wizardSpec(ctx, u, w.scope, form, target)
+	spec, err := h.wizardSpec(ctx, u, w.scope, form, target, w.existing == nil)
 	if err == nil && c.FormValue("go") == "save" {
 		var saved *models.Automation
 		if w.existing == nil {
@@ -230,8 +240,20 @@ func wizardError(err error) (field, message string, status int, ok bool) {
 // wizardSpec checks the steps before upTo and builds the spec: step 1 the
 // event (and collection filter), step 2 the action and payload, step 3
 // everything.
-func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automationScope, form views.Form, upTo int) (models.AutomationSpec, error) {
+func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automationScope, form views.Form, upTo int, creating bool) (models.AutomationSpec, error) {
 	s := *scope
+	if s.Registry != nil && creating {
+		// Registered model (seed 000): every collection of the registry,
+		// also future ones, or one collection.
+		s.Type, s.Collection = models.ScopeRegistry, nil
+		if name := form.Value("collection_filter"); name != "" {
+			col, err := models.CollectionInRegistry(ctx, h.db, s.Registry.ID, name)
+			if err != nil {
+				return models.AutomationSpec{}, models.Invalid("scope.collection", "the registry has no collection named %q", name)
+			}
+			s.Type, s.Collection = models.ScopeRegistryCollection, col
+		}
+	}
 	if s.Type == models.ScopeProject {
 		s.Collection = nil
 		if name := form.Value("collection_filter"); name != "" {
@@ -332,6 +354,22 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			p.Collections = append(p.Collections, views.Option{Value: col.Name, Label: col.Name + " (" + col.Type + ")"})
 		}
 	}
+	if w.scope.Registry != nil && w.existing == nil {
+		cols, err := models.CollectionsOfRegistry(ctx, h.db, w.scope.Registry.ID)
+		if err != nil {
+			return err
+		}
+		p.CollectionLabel, p.AnyCollection = "Registered model", "All collections in the registry (also future ones)"
+		for _, col := range cols {
+			p.Collections = append(p.Collections, views.Option{Value: col.Name, Label: col.Name})
+		}
+		// The Registered model select says which collections; the label
+		// names the registry only, whichever page the wizard started from.
+		p.ScopeLabel = "Registry " + w.scope.Registry.Name
+		if len(cols) == 0 {
+			p.ScopeLabel += " (every collection, also future ones)"
+		}
+	}
 	teams, err := models.TeamsOf(ctx, h.db, u)
 	if err != nil {
 		return err
@@ -377,6 +415,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		}
 		for _, q := range queues {
 			p.Queues = append(p.Queues, views.Option{Value: q.Name, Label: q.Name})
+		}
+		if form.Value("action_type") == models.ActionLaunch {
+			if err := h.launchChoices(ctx, u, team, form, &p); err != nil {
+				return err
+			}
 		}
 	}
 	if isHTMX(c) {

@@ -16,7 +16,8 @@ func (h *Handler) RegistryPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.Render(c, http.StatusOK, views.RegistryPage(views.RegistryShellProps{Registry: r}, cs))
+	canAdmin := routeScope(c).CanAdmin(CurrentUser(c))
+	return h.Render(c, http.StatusOK, views.RegistryPage(views.RegistryShellProps{Registry: r}, cs, canAdmin))
 }
 
 // RegistryEvents is GET /registries/:registry/events.

@@ -16,6 +16,9 @@ func (h *Handler) SecretCreate(c echo.Context) error {
 	if errs, status, ok := fieldErrors(err); ok {
 		// The value is never sent back: the user types it again.
 		form := views.Form{Values: map[string]string{"name": name}, Errors: errs}
+		if c.FormValue("from") == "page" {
+			return h.Render(c, status, views.NewSecretPage(t.Name, form))
+		}
 		return h.renderSettings(c, status, views.NewForm(), views.SettingsPanel{Open: views.PanelNewSecret, Form: form}, views.NewForm())
 	}
 	if err != nil {

@@ -154,11 +154,8 @@ func (h *Handler) SlackIntegrationCreate(c echo.Context) error {
 			h.log.Warn("forget the pending slack workspace", "err", err)
 		}
 	}
-	msg := "Slack channel #" + s.ChannelName + " of " + s.WorkspaceName + " connected."
-	if !chosen.IsMember {
-		msg += " Invite the app to the channel (/invite in Slack) so automations can post there."
-	}
-	h.flash(c, "success", msg)
+	kind, msg := h.confirmSlackChannel(ctx, src.token, s, t.Name, CurrentUser(c))
+	h.flash(c, kind, msg)
 	return redirect(c, settingsURL(t.Name, "slack"))
 }
 

@@ -13,7 +13,8 @@ import (
 	"github.com/automations-dev/automations/views"
 )
 
-// UserSettings is GET /settings: the user's API keys, sessions and password.
+// UserSettings is GET /settings: links to Team Settings of the teams the
+// user administers, then the user's API keys, sessions and password.
 func (h *Handler) UserSettings(c echo.Context) error {
 	return h.renderUserSettings(c, http.StatusOK, views.UserSettingsProps{})
 }
@@ -32,6 +33,15 @@ func (h *Handler) renderUserSettings(c echo.Context, status int, p views.UserSet
 		return err
 	}
 	p.Keys, p.Sessions = keys, sessions
+	teams, err := models.TeamsOf(ctx, h.db, u)
+	if err != nil {
+		return err
+	}
+	for _, t := range teams {
+		if models.CanAdmin(u, t.Role) {
+			p.AdminTeams = append(p.AdminTeams, t.Name)
+		}
+	}
 	if cur := CurrentSession(c); cur != nil {
 		p.CurrentSessionID = cur.ID
 	}

@@ -149,9 +149,6 @@ func (h *Handler) APIWebhookTest(c echo.Context) error {
 // secret value shown as ••••. A template that does not validate or render is
 // a ValidationError on "payload"; nothing is sent then.
 func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.User, w *models.Webhook, template string) (views.WebhookTestResult, error) {
-	if strings.TrimSpace(template) == "" {
-		template = "{}"
-	}
 	if err := payload.Validate(template, w.PayloadContext("")); err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}
@@ -159,12 +156,25 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 	if err != nil {
 		return views.WebhookTestResult{}, err
 	}
+	return h.sendTest(ctx, t, u, w, resolved, template)
+}
+
+// sendTest is the Test panel's send, for a saved webhook (testWebhook) or
+// the values of a New or Edit form (WebhookTestUnsaved): w says what the
+// payload may use, resolved holds the secret values.
+func (h *Handler) sendTest(ctx context.Context, t *models.Team, u *models.User, w *models.Webhook, resolved *models.ResolvedWebhook, template string) (views.WebhookTestResult, error) {
+	if strings.TrimSpace(template) == "" {
+		template = "{}"
+	}
+	if err := payload.Validate(template, w.PayloadContext("")); err != nil {
+		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
+	}
 	vars := sampleVars(t, u)
 	body, err := payload.Render(template, vars, resolved.Secrets, resolved.AccessToken)
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}
-	shown, err := payload.RenderRedacted(template, vars, w.Secrets)
+	shown, err := payload.RenderRedacted(template, vars, w.PayloadSecrets())
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}

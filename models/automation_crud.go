@@ -102,7 +102,8 @@ func (s *AutomationSpec) Validate() error {
 		}
 		s.PayloadContext.EventType = payload.EventType(s.EventType)
 		if strings.TrimSpace(s.Payload) == "" {
-			return Invalid("action.payload", "is required: a JSON document, e.g. from a template")
+			// A webhook that needs no payload (DESIGN.md §6) sends {}.
+			s.Payload = "{}"
 		}
 		if err := payload.Validate(s.Payload, s.PayloadContext); err != nil {
 			return Invalid("action.payload", "%s", err.Error())

@@ -13,11 +13,12 @@ import (
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
-// SecretNameRule says which secret names are accepted. A name must also work
-// as a bare payload placeholder ($NAME), hence no leading digit.
-const SecretNameRule = "use letters, digits and _, start with a letter or _, at most 64 characters"
+// SecretNameRule says which secret names are accepted: the seeds' "letters,
+// numbers, and _". A name that starts with a digit is written ${NAME} in
+// payloads (a bare $1 stays text, as in "costs $5").
+const SecretNameRule = "letters, numbers and _, at most 64 characters"
 
-var secretNamePattern = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]{0,63}$`)
+var secretNamePattern = regexp.MustCompile(`^[A-Za-z0-9_]{1,64}$`)
 
 // MaxSecretValueBytes is the largest secret value accepted.
 const MaxSecretValueBytes = 16 << 10

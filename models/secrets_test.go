@@ -106,8 +106,7 @@ func TestSecretNameAndValueRules(t *testing.T) {
 		name, value, field, text string
 	}{
 		{"", "v", "name", "is required"},
-		{"my-token", "v", "name", "letters, digits and _"},
-		{"1TOKEN", "v", "name", "start with a letter or _"},
+		{"my-token", "v", "name", "letters, numbers and _"},
 		{"TOKEN.X", "v", "name", "not a valid secret name"},
 		{"ÄPI", "v", "name", "not a valid secret name"},
 		{strings.Repeat("A", 65), "v", "name", "at most 64"},
@@ -125,6 +124,10 @@ func TestSecretNameAndValueRules(t *testing.T) {
 	}
 	if list, _ := models.SecretsOf(ctx, f.db, f.team.ID); len(list) != 1 {
 		t.Fatalf("refused secrets were stored: %v", list)
+	}
+	// The seeds allow letters, numbers and _ in any order: a leading digit too.
+	if _, err := models.CreateSecret(ctx, f.db, f.box, f.team.ID, "2FA_SEED", "v", f.admin); err != nil {
+		t.Fatalf("secret name starting with a digit: %v", err)
 	}
 	// Names are per team: another team may use the same one.
 	other := modeltest.Team(t, f.db, "vision", f.admin)
@@ -261,8 +264,8 @@ func TestWebhookUpdateAndPayloadContext(t *testing.T) {
 		t.Fatalf("stored webhook = %+v, %v", got, err)
 	}
 	pc := got.PayloadContext("LINK_ARTIFACT")
-	if pc.HasAccessToken || !slices.Equal(pc.GrantedSecrets, []string{"A", "B"}) || pc.EventType != "LINK_ARTIFACT" {
-		t.Fatalf("payload context = %+v (the signing secret is not granted)", pc)
+	if pc.HasAccessToken || !slices.Equal(pc.GrantedSecrets, []string{"A", "B", "SIGNING"}) || pc.EventType != "LINK_ARTIFACT" {
+		t.Fatalf("payload context = %+v (the signing secret counts as granted)", pc)
 	}
 
 	up, err := models.UpdateWebhook(ctx, f.db, w.ID, models.WebhookSpec{
@@ -295,7 +298,7 @@ func TestWebhookUpdateAndPayloadContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.URL != "https://ci2.example.com" || r.AccessToken != "value-of-TOKEN" || r.SigningSecret != "" || len(r.Secrets) != 1 || r.Secrets["B"] != "value-of-B" {
+	if r.URL != "https://ci2.example.com" || r.AccessToken != "value-of-TOKEN" || r.SigningSecret != "" || len(r.Secrets) != 2 || r.Secrets["B"] != "value-of-B" || r.Secrets["TOKEN"] != "value-of-TOKEN" {
 		t.Fatalf("resolved = %+v", r)
 	}
 	other := modeltest.Team(t, f.db, "vision", f.admin)

@@ -45,14 +45,28 @@ func (webhookSecret) TableName() string { return "webhook_secrets" }
 
 // PayloadContext says what a payload template sent through this webhook may
 // use: ${ACCESS_TOKEN} when it has an access token, and its granted secrets.
-// The signing secret only signs; it is not a payload variable unless it is
-// also granted.
+// The signing secret and the access token's secret count as granted, by
+// their own names (DESIGN.md §6; seed 000: "setting Secret to the secret's
+// name" makes $NAME usable in payloads).
 func (w *Webhook) PayloadContext(eventType string) payload.Context {
 	return payload.Context{
 		EventType:      payload.EventType(eventType),
 		HasAccessToken: w.AccessTokenSecret != "",
-		GrantedSecrets: slices.Clone(w.Secrets),
+		GrantedSecrets: w.PayloadSecrets(),
 	}
+}
+
+// PayloadSecrets names every secret a payload may use: the granted ones,
+// the signing secret and the access token's secret, sorted, each once.
+func (w *Webhook) PayloadSecrets() []string {
+	names := slices.Clone(w.Secrets)
+	for _, n := range []string{w.SigningSecret, w.AccessTokenSecret} {
+		if n != "" {
+			names = append(names, n)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
 }
 
 // WebhookSpec is a webhook as a user describes it.
@@ -332,7 +346,7 @@ type ResolvedWebhook struct {
 	// rotation's overlap ("" when none is in progress).
 	PreviousSigningSecret string
 	PreviousSigningUntil  time.Time
-	Secrets               map[string]string // granted secrets by name
+	Secrets               map[string]string // payload secrets by name (Webhook.PayloadSecrets)
 }
 
 // ResolveWebhook loads a team's webhook and decrypts the secrets it uses.
@@ -346,24 +360,19 @@ func ResolveWebhook(ctx context.Context, db *gorm.DB, box *secretbox.Box, teamID
 	if w.TeamID != teamID {
 		return nil, fmt.Errorf("webhook: %w", ErrNotFound)
 	}
-	names := slices.Clone(w.Secrets)
-	for _, n := range []string{w.AccessTokenSecret, w.SigningSecret} {
-		if n != "" && !slices.Contains(names, n) {
-			names = append(names, n)
-		}
-	}
+	names := w.PayloadSecrets()
 	values, err := unsealSecrets(ctx, db, box, teamID, names)
 	if err != nil {
 		return nil, fmt.Errorf("resolve webhook %s: %w", w.Name, err)
 	}
-	r := &ResolvedWebhook{URL: w.URL, Secrets: make(map[string]string, len(w.Secrets))}
+	r := &ResolvedWebhook{URL: w.URL, Secrets: make(map[string]string, len(names))}
 	if w.AccessTokenSecret != "" {
 		r.AccessToken = values[w.AccessTokenSecret]
 	}
 	if w.SigningSecret != "" {
 		r.SigningSecret = values[w.SigningSecret]
 	}
-	for _, n := range w.Secrets {
+	for _, n := range names {
 		r.Secrets[n] = values[n]
 	}
 	if err := resolvePreviousSigning(ctx, db, box, w, r); err != nil {

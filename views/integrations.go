@@ -23,6 +23,10 @@ type SettingsPanel struct {
 	Form    Form
 	Granted []string // webhook forms: the checked secrets
 	Test    *WebhookTest
+	// TestPayload and FormTest are a New or Edit webhook form's Test: the
+	// payload typed and what the send of the unsaved values did.
+	TestPayload string
+	FormTest    *WebhookTestResult
 }
 
 func (p SettingsPanel) is(open, name string) bool { return p.Open == open && p.Name == name }
@@ -33,6 +37,15 @@ func (p SettingsPanel) formFor(open, name string) Form {
 		return p.Form
 	}
 	return NewForm()
+}
+
+// formTestPayload is the test payload a webhook form shows: what was typed,
+// when the form is the one that was just tested.
+func formTestPayload(p SettingsPanel, current bool) string {
+	if current {
+		return p.TestPayload
+	}
+	return ""
 }
 
 func (p SettingsPanel) grantedFor(open, name string) []string {

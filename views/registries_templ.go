@@ -506,7 +506,7 @@ func RegistryTabs(registry, active string) templ.Component {
 }
 
 // RegistryPage lists a registry's collections (registered models, …).
-func RegistryPage(shell RegistryShellProps, collections []models.CollectionSummary) templ.Component {
+func RegistryPage(shell RegistryShellProps, collections []models.CollectionSummary, canAdmin bool) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
@@ -543,7 +543,7 @@ func RegistryPage(shell RegistryShellProps, collections []models.CollectionSumma
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = CollectionsTable(collections, func(name string) string { return RegistryCollectionURL(shell.Registry.Name, name) }).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = RegistryCollectionsTable(shell.Registry.Name, collections, canAdmin).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

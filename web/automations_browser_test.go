@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -118,9 +119,10 @@ func TestBrowserLaunchAutomationWizard(t *testing.T) {
 	f := newAutomationFixture(t, nil)
 	app := f.app
 	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/ml/queues", map[string]any{"name": "gpu"})
-	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{
+	job := f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{
 		"name": "train", "type": "job", "metadata": map[string]any{"config": map[string]any{"lr": 0.1}},
 	})
+	f.must(t, http.StatusCreated, "POST", fmt.Sprintf("/api/v1/artifacts/%v/aliases", job["id"]), map[string]any{"alias": "production"})
 	ctx := webtest.NewBrowser(t)
 	app.SignIn(t, ctx, "admin@example.com")
 	err := chromedp.Do(ctx,
@@ -146,7 +148,25 @@ func TestBrowserLaunchAutomationWizard(t *testing.T) {
 	err = chromedp.Do(stepCtx,
 		chromedp.WaitVisible(webtest.TestID("field-queue")),
 		webtest.HtmxIdle(),
-		chromedp.SendKeys(webtest.TestID("field-job"), "ml/mnist/train"),
+	)
+	if err != nil {
+		t.Fatalf("launch fields: %v", err)
+	}
+	// Seed 001: Job, Job version and Destination project are dropdowns.
+	choices, err := chromedp.Run(stepCtx, chromedp.Evaluate[map[string][]string](`(() => {
+		const opts = id => [...document.querySelectorAll('select[data-testid="' + id + '"] option')].map(o => o.value);
+		return {job: opts('field-job'), version: opts('field-job_version'), dest: opts('field-destination_project')};
+	})()`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(choices["job"], []string{"ml/mnist/train"}) ||
+		!slices.Equal(choices["version"], []string{"latest", "production", "v0"}) ||
+		!slices.Equal(choices["dest"], []string{"ml/mnist"}) {
+		t.Fatalf("launch choices = %v", choices)
+	}
+	err = chromedp.Do(stepCtx,
+		chromedp.SetValue(webtest.TestID("field-job_version"), "production"),
 		chromedp.SetValue(webtest.TestID("field-overrides"), `{"lr": 0.5}`),
 		chromedp.Click(webtest.TestID("next-step")),
 		chromedp.WaitVisible(webtest.TestID("step-details")),

@@ -28,8 +28,8 @@ type Config struct {
 	// SecretKey signs session and CSRF cookies; generated under DataDir when unset.
 	SecretKey string `env:"SECRET_KEY"`
 	// EncryptionKey (base64, 32 bytes) encrypts secrets at rest; generated
-	// under DataDir when unset. SecretsKeeperURL (a gocloud.dev/secrets URL,
-	// e.g. awskms://…) takes precedence when set.
+	// under DataDir when unset. SecretsKeeperURL (base64key://, or a cloud
+	// keeper such as awskms://… in a build with -tags kms) takes precedence.
 	EncryptionKey    string   `env:"ENCRYPTION_KEY"`
 	SecretsKeeperURL string   `env:"SECRETS_KEEPER_URL"`
 	AllowedTargets   []string `env:"ALLOWED_TARGETS" envSeparator:","`

@@ -325,7 +325,7 @@ func TestWebhookTestRefusesBadPayloads(t *testing.T) {
 		{`{"a": `, "JSON"},
 		{`{"a": "${NOT_A_VARIABLE}"}`, "NOT_A_VARIABLE"},
 		{`{"a": "$API_KEY"}`, "API_KEY"},
-		{`{"a": "${SIGNING_SECRET}"}`, "SIGNING_SECRET"}, // signs, but is not granted to payloads
+		{`{"a": "$api_key"}`, "$api_key"}, // a bare lower-case name is checked like ${api_key}
 	}
 	for _, c := range cases {
 		status, out := f.app.API(t, f.adminKey, "POST", "/api/v1/teams/ml/webhooks/ci/test", map[string]string{"payload": c.payload})
@@ -416,7 +416,7 @@ func TestWebhookURLValidation(t *testing.T) {
 		{"http://10.1.2.3/hook", "not an IP address", true},
 		{"http://127.0.0.1:8080/hook", "loopback", true},
 		{"http://[::1]:8080/hook", "not an IP address", true},
-		{"http://localhost:8080/hook", "localhost", true},
+		{"http://localhost:8080/hook", "unless ALLOWED_TARGETS covers 127.0.0.1", true},
 		{"http://2130706433/hook", "IP address 127.0.0.1 written another way", false},
 		{"ftp://files.example.com/x", "http:// or https://", false},
 		{"hooks.example.com/x", "http:// or https://", false},
@@ -454,6 +454,18 @@ func TestWebhookURLValidation(t *testing.T) {
 	t.Run("allowed targets", func(t *testing.T) {
 		f := newTeamFixture(t, webtest.WithAllowedTargets("10.0.0.0/8", "127.0.0.1", "::1", "localhost"))
 		run(t, f.app, f.app.APIKey(t, f.admin), true)
+	})
+	// The local testing path: allowing the loopback address allows the
+	// name localhost too, without listing it.
+	t.Run("loopback allows localhost", func(t *testing.T) {
+		f := newTeamFixture(t, webtest.WithAllowedTargets("127.0.0.1/32"))
+		key := f.app.APIKey(t, f.admin)
+		if status, out := f.app.API(t, key, "POST", "/api/v1/teams/ml/webhooks", map[string]string{"name": "local", "url": "http://localhost:9000/hook"}); status != http.StatusCreated {
+			t.Fatalf("localhost with loopback allowed: %d %v", status, out)
+		}
+		if status, out := f.app.API(t, key, "POST", "/api/v1/teams/ml/webhooks", map[string]string{"name": "sub", "url": "http://api.localhost:9000/hook"}); status != http.StatusUnprocessableEntity {
+			t.Fatalf("a .localhost name: %d %v, want 422", status, out)
+		}
 	})
 }
 

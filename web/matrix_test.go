@@ -150,6 +150,8 @@ var routeExpectations = map[string]string{
 	"POST /teams/:team/members/:user/role":            tier.teamAdmin,
 	"POST /teams/:team/members/:user/remove":          tier.teamAdmin,
 	"POST /teams/:team/secrets":                       tier.teamAdmin,
+	"GET /teams/:team/secrets/new":                    tier.teamAdmin,
+	"POST /teams/:team/webhook-test":                  tier.teamAdmin,
 	"POST /teams/:team/secrets/:name":                 tier.teamAdmin,
 	"POST /teams/:team/secrets/:name/delete":          tier.teamAdmin,
 	"POST /teams/:team/webhooks":                      tier.teamAdmin,

@@ -55,6 +55,7 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/members/:user/role", h.TeamMemberRole, s.teamAccess(admin))
 	ui.POST("/teams/:team/members/:user/remove", h.TeamMemberRemove, s.teamAccess(admin))
 	ui.POST("/teams/:team/secrets", h.SecretCreate, s.teamAccess(admin))
+	ui.GET("/teams/:team/secrets/new", h.SecretNew, s.teamAccess(admin))
 	ui.POST("/teams/:team/secrets/:name", h.SecretUpdate, s.teamAccess(admin))
 	ui.POST("/teams/:team/secrets/:name/delete", h.SecretDelete, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks", h.WebhookCreate, s.teamAccess(admin))
@@ -68,6 +69,8 @@ func (s *Server) routes() {
 	ui.GET("/teams/:team/webhooks/:name/chart", h.WebhookChart, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/rotate-secret", h.WebhookRotateSecret, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/retry-failed", h.WebhookRetryFailed, s.teamAccess(admin))
+	// The New and Edit forms' Test: unsaved values, nothing stored.
+	ui.POST("/teams/:team/webhook-test", h.WebhookTestUnsaved, s.teamAccess(admin))
 	// Connect Slack: the callback has no :team; the handler checks admin on
 	// the team its OAuth state was issued for.
 	ui.GET("/teams/:team/slack/connect", h.SlackConnect, s.teamAccess(admin))

@@ -156,8 +156,13 @@ func TestConnectSlackEndToEnd(t *testing.T) {
 	if tok, err := models.SlackBotToken(context.Background(), f.app.DB, f.box, all[0].ID); err != nil || tok != f.fake.BotToken {
 		t.Fatalf("unsealed token = %q, %v", tok, err)
 	}
+	// Seed 002: the channel gets a post saying the integration was added.
+	if msgs := f.fake.Messages(); len(msgs) != 1 || msgs[0].Channel != "C0ALERTS" ||
+		!strings.Contains(msgs[0].Text, "added an integration to this channel: Automations (team ml)") {
+		t.Fatalf("confirmation messages = %+v", msgs)
+	}
 	status, settings := s.Get(t, "/teams/ml")
-	if status != http.StatusOK || !strings.Contains(settings, `data-testid="slack-alerts"`) || !strings.Contains(settings, "connected.") ||
+	if status != http.StatusOK || !strings.Contains(settings, `data-testid="slack-alerts"`) || !strings.Contains(settings, "connected, and a confirmation was posted there.") ||
 		!strings.Contains(settings, `data-testid="new-integration-T0ACME"`) {
 		t.Fatalf("Team Settings after connecting: %d\n%s", status, settings)
 	}
@@ -416,6 +421,34 @@ func TestSlackAutomationRetriedAfterRateLimit(t *testing.T) {
 	if len(msgs) != 1 || msgs[0].Channel != "C0ALERTS" || !strings.Contains(msgs[0].Text, f.app.URL+"/projects/ml/vision/artifacts/dataset/v0") ||
 		!strings.Contains(msgs[0].Text, "ml/vision/dataset:v0") {
 		t.Fatalf("messages = %+v", msgs)
+	}
+}
+
+// Connecting a channel the app is not in says so at once: the confirmation
+// post is refused with not_in_channel, and the flash tells how to fix it.
+func TestSlackConnectNotInChannelSaysSoAtOnce(t *testing.T) {
+	f := newSlackFixture(t)
+	f.fake.SetChannels([]slacktest.Channel{{ID: "C0QUIET", Name: "quiet", IsMember: false}})
+	s := f.app.SignInHTTP(t, "alice@example.com")
+	state := f.connect(t, s)
+	if status, _, _ := s.GetRedirect(t, callbackPath(f.fake.IssueCode(), state)); status != http.StatusSeeOther {
+		t.Fatalf("callback: %d", status)
+	}
+	if status, _ := s.PostForm(t, "/teams/ml/slack/integrations", url.Values{"channel": {"C0QUIET"}}); status != http.StatusSeeOther {
+		t.Fatalf("choose #quiet: status %d", status)
+	}
+	if posts := f.fake.Requests("chat.postMessage"); len(posts) != 1 || posts[0].Form.Get("channel") != "C0QUIET" {
+		t.Fatalf("chat.postMessage calls = %+v, want the one confirmation", posts)
+	}
+	if len(f.fake.Messages()) != 0 {
+		t.Fatalf("a message was accepted in a channel the app is not in: %+v", f.fake.Messages())
+	}
+	if all := f.integrations(t); len(all) != 1 || all[0].ChannelID != "C0QUIET" {
+		t.Fatalf("integrations = %+v (the integration stays; inviting the app fixes it)", all)
+	}
+	_, settings := s.Get(t, "/teams/ml")
+	if !strings.Contains(settings, "flash-error") || !strings.Contains(settings, "the app is not in the channel") || !strings.Contains(settings, "/invite") {
+		t.Fatalf("Team Settings after connecting #quiet:\n%s", between(settings, `data-testid="flash"`, "</div>"))
 	}
 }
 

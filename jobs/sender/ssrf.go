@@ -24,8 +24,11 @@ type BlockedError struct {
 	Reason string // for people, e.g. "127.0.0.1 is a loopback address"
 }
 
-// Error omits Target: the dialler's error around it already names it.
-func (e *BlockedError) Error() string { return "blocked by SSRF protection: " + e.Reason }
+// Error omits Target: the dialler's error around it already names it. It
+// names the setting that allows an address, for operators testing locally.
+func (e *BlockedError) Error() string {
+	return "blocked by SSRF protection: " + e.Reason + " (ALLOWED_TARGETS can allow it)"
+}
 
 // Is makes errors.Is(err, ErrBlocked) true.
 func (e *BlockedError) Is(target error) bool { return target == ErrBlocked }
@@ -89,6 +92,12 @@ func unmapPrefix(p netip.Prefix) netip.Prefix {
 // hostAllowed reports whether host is listed in AllowedTargets by name.
 func (p *policy) hostAllowed(host string) bool {
 	return p.allowedHosts[normalizeHost(host)]
+}
+
+// loopbackAllowed reports whether AllowedTargets covers a loopback address
+// localhost resolves to.
+func (p *policy) loopbackAllowed() bool {
+	return p.addrAllowed(netip.AddrFrom4([4]byte{127, 0, 0, 1})) || p.addrAllowed(netip.IPv6Loopback())
 }
 
 // addrAllowed reports whether an AllowedTargets CIDR covers ip.

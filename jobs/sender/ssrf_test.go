@@ -584,3 +584,29 @@ func TestAllowedTargetsForms(t *testing.T) {
 		t.Error("a subdomain of an allowed host is allowed")
 	}
 }
+
+// TestLocalhostDeliversWhenLoopbackIsAllowed is the local testing path: with
+// ALLOWED_TARGETS=127.0.0.1/32, http://localhost:PORT/ passes the save-time
+// rules and the request arrives; without it, nothing is sent and the error
+// names the setting.
+func TestLocalhostDeliversWhenLoopbackIsAllowed(t *testing.T) {
+	v4 := newReceiver(t, "tcp4", nil)
+	target := "http://localhost:" + v4.port() + "/hook"
+
+	allowing := newTestSender(t, Config{AllowedTargets: []string{"127.0.0.1/32"}})
+	if _, err := allowing.Send(context.Background(), Request{URL: target, Body: []byte(`{}`)}); err != nil {
+		t.Fatalf("Send to localhost with loopback allowed: %v", err)
+	}
+	if n := len(v4.requests()); n != 1 {
+		t.Fatalf("%d requests arrived, want 1", n)
+	}
+
+	strict := newTestSender(t, Config{})
+	_, err := strict.Send(context.Background(), Request{URL: target, Body: []byte(`{}`)})
+	if err == nil || !strings.Contains(err.Error(), "ALLOWED_TARGETS") {
+		t.Fatalf("Send to localhost by default: %v, want an error naming ALLOWED_TARGETS", err)
+	}
+	if n := len(v4.requests()); n != 1 {
+		t.Fatalf("%d requests arrived after the refused send, want still 1", n)
+	}
+}

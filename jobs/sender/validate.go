@@ -79,8 +79,17 @@ func (s *Sender) validate(u *url.URL) error {
 		}
 		return invalidURL("has host %q, which ends in a number and is not a valid host name", host)
 	}
-	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		return invalidURL("must not point at localhost; use the receiver's public host name")
+	if host == "localhost" {
+		// A receiver on the same machine while trying things out: allowed
+		// when the operator has allowed loopback; Send still checks every
+		// address localhost resolves to.
+		if s.policy.loopbackAllowed() {
+			return nil
+		}
+		return invalidURL("must not point at localhost unless ALLOWED_TARGETS covers 127.0.0.1 (for example ALLOWED_TARGETS=127.0.0.1/32 on a machine you test on); otherwise use the receiver's public host name")
+	}
+	if strings.HasSuffix(host, ".localhost") {
+		return invalidURL("must not point at a .localhost name; use the receiver's public host name, or localhost with ALLOWED_TARGETS covering 127.0.0.1")
 	}
 	if !validHostname(host) {
 		return invalidURL("has host %q, which is not a valid host name", host)
@@ -93,9 +102,9 @@ func (s *Sender) checkIPLiteral(ip netip.Addr) error {
 		return nil
 	}
 	if reason := describe(ip); reason != "" {
-		return invalidURL("must use a host name, not an IP address (%s)", reason)
+		return invalidURL("must use a host name, not an IP address (%s), unless ALLOWED_TARGETS covers it", reason)
 	}
-	return invalidURL("must use a host name, not an IP address")
+	return invalidURL("must use a host name, not an IP address, unless ALLOWED_TARGETS covers it")
 }
 
 func checkScheme(u *url.URL) error {

@@ -12,6 +12,9 @@ import (
 func TestValidateURL(t *testing.T) {
 	strict := newTestSender(t, Config{})
 	allowing := newTestSender(t, Config{AllowedTargets: []string{"127.0.0.0/8", "::1/128", "jenkins.internal", "localhost"}})
+	loopbackOnly := newTestSender(t, Config{AllowedTargets: []string{"127.0.0.1/32"}})
+	loopback6Only := newTestSender(t, Config{AllowedTargets: []string{"::1"}})
+	otherCIDR := newTestSender(t, Config{AllowedTargets: []string{"10.0.0.0/8"}})
 	tests := []struct {
 		name    string
 		s       *Sender
@@ -66,7 +69,13 @@ func TestValidateURL(t *testing.T) {
 		{"metadata as a number", strict, "http://2852039166/", "IP address 169.254.169.254"},
 		{"IP with trailing dot", strict, "http://127.0.0.1./", "127.0.0.1 is a loopback address"},
 		{"numeric last label", strict, "http://hooks.example.123/", "ends in a number"},
-		{"localhost", strict, "http://localhost/", "localhost"},
+		{"localhost", strict, "http://localhost/", "unless ALLOWED_TARGETS covers 127.0.0.1"},
+		{"localhost, loopback not allowed", otherCIDR, "http://localhost:9000/", "ALLOWED_TARGETS"},
+		{"localhost when loopback is allowed", loopbackOnly, "http://localhost:9000/hook", ""},
+		{"localhost when IPv6 loopback is allowed", loopback6Only, "http://localhost:9000/hook", ""},
+		{"localhost. when loopback is allowed", loopbackOnly, "http://LOCALHOST.:9000/hook", ""},
+		{".localhost name when loopback is allowed", loopbackOnly, "http://api.localhost:9000/", ".localhost"},
+		{"IP literal names the setting", strict, "http://10.1.2.3/", "unless ALLOWED_TARGETS covers it"},
 		{"localhost trailing dot", strict, "http://localhost./", "localhost"},
 		{"localhost upper case", strict, "http://LOCALHOST:8080/", "localhost"},
 		{"localhost subdomain", strict, "http://api.localhost/", "localhost"},

@@ -39,6 +39,7 @@ type op struct {
 // rendering. Placeholders are resolved at render time, against what the
 // webhook grants then.
 func Compile(template string) (*Compiled, error) {
+	template = orEmptyObject(template)
 	if err := checkJSON(template); err != nil {
 		return nil, err
 	}

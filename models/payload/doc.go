@@ -9,20 +9,24 @@
 //     documented variable wins over a secret of the same name; ACCESS_TOKEN
 //     always means the webhook's access token.
 //   - $NAME: a bare name ($ then [A-Za-z_][A-Za-z0-9_]*, longest match). It
-//     resolves only to ACCESS_TOKEN or a granted secret. A bare name that is
-//     neither but looks like a secret (upper-case letters, digits and _, with
-//     at least one letter) is an error; any other bare name stays as
-//     written, so "costs $5" and "$foo" survive.
+//     resolves only to ACCESS_TOKEN or a granted secret, and is checked
+//     exactly like ${NAME}: any other bare name is an error (with a "did you
+//     mean" hint, e.g. ${project_name} for $project_name), never text sent
+//     as written. A $ not followed by a letter, _, { or $ is text, so
+//     "costs $5" survives. A secret whose name starts with a digit is
+//     written ${1NAME}.
 //   - $$: a literal $. It is the only escape: "$${project_name}" renders the
 //     text ${project_name} and "$$GITHUB_TOKEN" the text $GITHUB_TOKEN.
 //
 // # Validation
 //
 // [Validate] is run when an automation is saved. The template must be one
-// JSON value (typically an object), and every placeholder must be known and
-// apply: ${alias} only to ADD_ARTIFACT_ALIAS events, ACCESS_TOKEN only when
-// the webhook has an access token, a secret only when it is granted to the
-// webhook. Metadata keys are not checked because they differ from version to
+// JSON value (typically an object; an empty template means {}), and every
+// placeholder must be known and apply: ${alias} only to ADD_ARTIFACT_ALIAS
+// events, ACCESS_TOKEN only when the webhook has an access token, a secret
+// only when it is granted to the webhook (its signing secret and access
+// token's secret count as granted: see models.Webhook.PayloadContext).
+// Metadata keys are not checked because they differ from version to
 // version. Errors are [*ValidationError] values whose message names the
 // placeholder and is safe to show.
 //

@@ -14,7 +14,6 @@ const (
 	bindRunConfig                 // ${run_config.KEY}; name is KEY
 	bindSecret                    // a granted secret; name is the secret's name
 	bindToken                     // ACCESS_TOKEN
-	bindLiteral                   // a bare $name that is not a secret: kept as text
 )
 
 type binding struct {
@@ -92,10 +91,11 @@ func isNameStart(c byte) bool {
 
 func isNameChar(c byte) bool { return isNameStart(c) || '0' <= c && c <= '9' }
 
-// secretLike reports whether name looks like a secret rather than text: a
-// name of upper-case letters, digits and _ with at least one letter.
+// secretLike reports whether name looks like a secret rather than a
+// variable: upper-case letters, digits and _ with at least one letter
+// (secret names may start with a digit; such a name needs braces).
 func secretLike(name string) bool {
-	if name == "" || !isNameStart(name[0]) {
+	if name == "" {
 		return false
 	}
 	letter := false
@@ -142,13 +142,13 @@ func (c *checker) bind(name string, braced bool) (binding, error) {
 		}
 		return binding{kind: bindToken}, nil
 	case !braced:
+		// $name is checked like ${name} (DESIGN.md §6): a bare name that is
+		// no granted secret is an error, never text sent as written; $$ is
+		// the way to write a literal $.
 		if c.isGranted(name) {
 			return binding{kind: bindSecret, name: name}, nil
 		}
-		if secretLike(name) {
-			return binding{}, c.unknown(name, false)
-		}
-		return binding{kind: bindLiteral}, nil
+		return binding{}, c.unknown(name, false)
 	case name == "":
 		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: "empty placeholder ${}: name a variable, e.g. ${project_name}", Placeholder: "${}"}
 	case isVariable(name):

@@ -29,6 +29,7 @@ func Validate(template string, c Context) error {
 			return err
 		})
 	}
+	template = orEmptyObject(template)
 	if err := checkJSON(template); err != nil {
 		return err
 	}
@@ -91,7 +92,7 @@ func (r *renderer) appendValue(dst []byte, b binding, raw string) ([]byte, error
 		}
 		return appendEscaped(dst, r.token), nil
 	}
-	return appendEscaped(dst, raw), nil // bindLiteral
+	return appendEscaped(dst, raw), nil // unreachable: every kind is handled above
 }
 
 // metadataRaw returns the JSON of a metadata key, nil if this version's
@@ -166,6 +167,15 @@ func appendPlainString(dst []byte, s string, _ bool) ([]byte, error) {
 
 // checkJSON reports whether s is exactly one JSON value, with the position of
 // the first error.
+// orEmptyObject reads an empty (or all-whitespace) template as {}: a webhook
+// that needs no payload sends an empty JSON object (DESIGN.md §6).
+func orEmptyObject(template string) string {
+	if strings.TrimSpace(template) == "" {
+		return "{}"
+	}
+	return template
+}
+
 func checkJSON(s string) error {
 	if json.Valid([]byte(s)) {
 		return nil

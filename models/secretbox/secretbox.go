@@ -5,6 +5,12 @@
 // behind base64key:// URLs), or a cloud KMS or Vault keeper named by URL
 // (awskms://, gcpkms://, azurekeyvault://, hashivault://).
 //
+// The cloud keepers pull in their SDKs and gocloud.dev with gRPC and
+// OpenTelemetry (about 450 packages, most of a first build), so they are
+// compiled only with a build tag: kms_aws, kms_gcp, kms_azure, kms_vault, or
+// kms for all four (keeper_cloud.go). The default build has the local keeper
+// and base64key:// URLs only (keeper_local.go).
+//
 // Because only the small data key goes to the keeper, a KMS is called once
 // per Seal or Unseal whatever the value's size, and the value itself never
 // leaves the process.
@@ -18,15 +24,15 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-
-	"gocloud.dev/secrets"
-	// Keeper drivers that SECRETS_KEEPER_URL may name.
-	_ "gocloud.dev/secrets/awskms"
-	_ "gocloud.dev/secrets/azurekeyvault"
-	_ "gocloud.dev/secrets/gcpkms"
-	_ "gocloud.dev/secrets/hashivault"
-	"gocloud.dev/secrets/localsecrets"
 )
+
+// keeper wraps and unwraps data keys: the local key (keeper_local.go) or a
+// cloud keeper from gocloud.dev/secrets (keeper_cloud.go, build tags only).
+type keeper interface {
+	Encrypt(ctx context.Context, plaintext []byte) ([]byte, error)
+	Decrypt(ctx context.Context, ciphertext []byte) ([]byte, error)
+	Close() error
+}
 
 // version is the first byte of every sealed value, so the format can change
 // without guessing.
@@ -43,7 +49,7 @@ var ErrMalformed = errors.New("secretbox: sealed value is malformed")
 
 // Box seals and unseals values. It is safe for concurrent use.
 type Box struct {
-	keeper *secrets.Keeper
+	keeper keeper
 }
 
 // Open returns a Box whose data keys are wrapped by the keeper at keeperURL
@@ -51,7 +57,7 @@ type Box struct {
 // Errors never contain the key.
 func Open(ctx context.Context, keeperURL string, localKey []byte) (*Box, error) {
 	if keeperURL != "" {
-		k, err := secrets.OpenKeeper(ctx, keeperURL)
+		k, err := openKeeperURL(ctx, keeperURL)
 		if err != nil {
 			return nil, fmt.Errorf("open secrets keeper (SECRETS_KEEPER_URL): %w", err)
 		}
@@ -62,7 +68,24 @@ func Open(ctx context.Context, keeperURL string, localKey []byte) (*Box, error) 
 	}
 	var key [32]byte
 	copy(key[:], localKey)
-	return &Box{keeper: localsecrets.NewKeeper(key)}, nil
+	return &Box{keeper: localKeeper{key: key}}, nil
+}
+
+// buildTags names the tag that compiles each cloud keeper in.
+var buildTags = map[string]string{
+	"awskms":        "kms_aws",
+	"gcpkms":        "kms_gcp",
+	"azurekeyvault": "kms_azure",
+	"hashivault":    "kms_vault",
+}
+
+// notBuiltIn is the error for a keeper URL whose scheme this binary has no
+// keeper for: it names the build tag for a known cloud keeper.
+func notBuiltIn(scheme string) error {
+	if tag, ok := buildTags[scheme]; ok {
+		return fmt.Errorf("the %s keeper is not built into this binary: build with `go build -tags %s ./cmd/automations` (or -tags kms for every cloud keeper)", scheme, tag)
+	}
+	return fmt.Errorf("unknown keeper %q (known: base64key, awskms, gcpkms, azurekeyvault, hashivault)", scheme)
 }
 
 // Seal encrypts plaintext with a fresh data key and returns
@@ -135,7 +158,7 @@ func (b *Box) Unseal(ctx context.Context, sealed []byte) ([]byte, error) {
 	return plaintext, nil
 }
 
-// Close releases the keeper (a KMS client's connections).
+// Close releases the keeper (a cloud KMS client's connections).
 func (b *Box) Close() error {
 	if err := b.keeper.Close(); err != nil {
 		return fmt.Errorf("secretbox: close keeper: %w", err)
