@@ -50,9 +50,10 @@ type Config struct {
 	PasswordLogin Switch `env:"PASSWORD_LOGIN"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
-	// WorkerLease is how long a worker holds a delivery it claimed; if it
-	// dies mid-attempt, another worker takes the delivery after this.
-	WorkerLease time.Duration `env:"WORKER_LEASE" envDefault:"2m"`
+	// WorkerLease is how long a claim holds without renewal: the worker
+	// renews it every third of it while the attempt runs, so if it dies
+	// mid-attempt, another worker takes the delivery within about this.
+	WorkerLease time.Duration `env:"WORKER_LEASE" envDefault:"10s"`
 	// RetrySchedule is the wait after each failed attempt, e.g. "10s,30s,2m"; empty: jobs.DefaultRetrySchedule.
 	RetrySchedule   string        `env:"RETRY_SCHEDULE"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
@@ -60,6 +61,16 @@ type Config struct {
 	// without a heartbeat; after that another agent may claim it.
 	LaunchLease time.Duration `env:"LAUNCH_LEASE" envDefault:"60s"`
 	LogLevel    string        `env:"LOG_LEVEL" envDefault:"info"`
+
+	// Delivery operations (DESIGN.md §15): the endpoint health policy and
+	// how long finished deliveries are kept (0: forever). See config_ops.go.
+	EndpointDisableAfter       Days `env:"ENDPOINT_DISABLE_AFTER" envDefault:"72h"`
+	EndpointDisableMinFailures int  `env:"ENDPOINT_DISABLE_MIN_FAILURES" envDefault:"20"`
+	DeliveryRetention          Days `env:"DELIVERY_RETENTION" envDefault:"30d"`
+	// SMTPURL (smtp://user:pass@host:port) turns on mailing invitation
+	// links; SMTPFrom is their sender.
+	SMTPURL  string `env:"SMTP_URL"`
+	SMTPFrom string `env:"SMTP_FROM" envDefault:"automations@localhost"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

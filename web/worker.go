@@ -10,6 +10,7 @@ import (
 
 	"github.com/automations-dev/automations/jobs"
 	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
@@ -36,6 +37,18 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		_ = box.Close()
 		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
 	}
+	health := models.HealthPolicy{DisableAfter: cfg.EndpointDisableAfter.Duration(), MinFailures: cfg.EndpointDisableMinFailures}
+	if health.MinFailures <= 0 {
+		// A Config built in code (tests, tools) gets the documented policy.
+		health = models.HealthPolicy{DisableAfter: DefaultEndpointDisableAfter, MinFailures: DefaultEndpointDisableMinFailures}
+	}
+	mailer, err := jobs.NewNoticeMailer(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, err
+	}
+	notifier := &jobs.DisableNotifier{DB: db, Secrets: box, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL, Mail: mailer, Log: log}
 	host, _ := os.Hostname()
 	runner := jobs.NewRunner(db, jobs.NewActions(jobs.ActionDeps{
 		DB: db, Secrets: box, Sender: snd, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL,
@@ -45,6 +58,9 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		Lease:       cfg.WorkerLease,
 		Schedule:    schedule,
 		Grace:       cfg.ShutdownTimeout,
+		Health:      health,
+		OnDisabled:  notifier.Notify,
+		Retention:   cfg.DeliveryRetention.Duration(),
 	}, log)
 	return &Worker{Runner: runner, secrets: box, sender: snd}, nil
 }
