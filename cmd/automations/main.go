@@ -37,6 +37,7 @@ commands:
                                           create a site admin
   admin api-key --email E [--name N]      mint an API key; the key alone is the last line of output
   admin reset-password --email E --password P
+  backup --to FILE                        copy the embedded database online (consistent); PostgreSQL: use pg_dump
   agent --queue TEAM/QUEUE --url URL --api-key K [--name N] [--poll 2s] -- CMD [ARGS]
                                           launch agent: claim items of the queue and run CMD for each,
                                           with LAUNCH_ITEM_ID, LAUNCH_JOB, LAUNCH_JOB_VERSION, LAUNCH_PROJECT
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = admin(ctx, cfg, args[1:], stdout)
 	case "agent":
 		err = runAgent(ctx, args[1:], stdout, stderr, log)
+	case "backup":
+		err = backup(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -182,6 +185,11 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 			return err
 		}
 		defer runner.Close()
+		unlock, err := takeOverLeases(ctx, cfg, db, log)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		go func() { runnerDone <- runner.Run(runnerCtx) }()
 		if cfg.DatabaseURL != "" {
 			go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner.Runner, log)
@@ -253,6 +261,11 @@ func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 		return err
 	}
 	defer runner.Close()
+	unlock, err := takeOverLeases(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if cfg.DatabaseURL != "" {
 		go jobs.ListenForDeliveries(ctx, cfg.DatabaseURL, runner.Runner, log)
 	}
