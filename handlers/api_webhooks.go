@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -9,14 +10,38 @@ import (
 )
 
 type webhookJSON struct {
-	ID                int64    `json:"id"`
-	Name              string   `json:"name"`
-	URL               string   `json:"url"`
-	AccessTokenSecret string   `json:"access_token_secret"`
-	SigningSecret     string   `json:"signing_secret"`
-	Secrets           []string `json:"secrets"`
-	CreatedAt         string   `json:"created_at"`
-	UpdatedAt         string   `json:"updated_at"`
+	ID                int64      `json:"id"`
+	Name              string     `json:"name"`
+	URL               string     `json:"url"`
+	AccessTokenSecret string     `json:"access_token_secret"`
+	SigningSecret     string     `json:"signing_secret"`
+	Secrets           []string   `json:"secrets"`
+	CreatedAt         string     `json:"created_at"`
+	UpdatedAt         string     `json:"updated_at"`
+	MaxConcurrent     int        `json:"max_concurrent"`
+	MaxPerMinute      int        `json:"max_per_minute"`
+	Health            healthJSON `json:"health"`
+}
+
+// healthJSON is an integration's endpoint health (DESIGN.md §15).
+type healthJSON struct {
+	Disabled       bool    `json:"disabled"`
+	DisabledAt     *string `json:"disabled_at"`
+	DisabledReason string  `json:"disabled_reason"`
+	FailureStreak  int     `json:"failure_streak"`
+	FailingSince   *string `json:"failing_since"`
+}
+
+func toHealthJSON(h models.IntegrationHealth) healthJSON {
+	at := func(t *time.Time) *string {
+		if t == nil {
+			return nil
+		}
+		s := t.UTC().Format(timeFormat)
+		return &s
+	}
+	return healthJSON{Disabled: h.Disabled(), DisabledAt: at(h.DisabledAt), DisabledReason: h.DisabledReason,
+		FailureStreak: h.FailureStreak, FailingSince: at(h.FailingSince)}
 }
 
 func toWebhookJSON(w *models.Webhook) webhookJSON {
@@ -26,7 +51,8 @@ func toWebhookJSON(w *models.Webhook) webhookJSON {
 	}
 	return webhookJSON{ID: w.ID, Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret,
 		SigningSecret: w.SigningSecret, Secrets: granted,
-		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat)}
+		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat),
+		MaxConcurrent: w.MaxConcurrent, MaxPerMinute: w.MaxPerMinute, Health: toHealthJSON(w.Health)}
 }
 
 // webhookBody is the JSON of POST and PATCH; in a PATCH, absent fields keep
@@ -37,6 +63,8 @@ type webhookBody struct {
 	AccessTokenSecret *string   `json:"access_token_secret"`
 	SigningSecret     *string   `json:"signing_secret"`
 	Secrets           *[]string `json:"secrets"`
+	MaxConcurrent     *int      `json:"max_concurrent"`
+	MaxPerMinute      *int      `json:"max_per_minute"`
 }
 
 func (b webhookBody) over(spec models.WebhookSpec) models.WebhookSpec {
@@ -51,6 +79,12 @@ func (b webhookBody) over(spec models.WebhookSpec) models.WebhookSpec {
 	set(&spec.SigningSecret, b.SigningSecret)
 	if b.Secrets != nil {
 		spec.Secrets = *b.Secrets
+	}
+	if b.MaxConcurrent != nil {
+		spec.MaxConcurrent = *b.MaxConcurrent
+	}
+	if b.MaxPerMinute != nil {
+		spec.MaxPerMinute = *b.MaxPerMinute
 	}
 	return spec
 }
@@ -105,7 +139,7 @@ func (h *Handler) APIWebhookUpdate(c echo.Context) error {
 	}
 	spec := body.over(models.WebhookSpec{
 		Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret,
-		Secrets: w.Secrets, CheckURL: h.checkWebhookURL,
+		Secrets: w.Secrets, MaxConcurrent: w.MaxConcurrent, MaxPerMinute: w.MaxPerMinute, CheckURL: h.checkWebhookURL,
 	})
 	updated, err := models.UpdateWebhook(ctx, h.db, w.ID, spec)
 	if err != nil {

@@ -81,6 +81,9 @@ func (h *Handler) renderSettings(c echo.Context, status int, form views.Form, pa
 		if p.Slack, err = h.slackProps(ctx, t); err != nil {
 			return err
 		}
+		if p.Disabled, err = models.DisabledIntegrationsOf(ctx, h.db, t.ID); err != nil {
+			return err
+		}
 	}
 	return h.Render(c, status, views.TeamSettingsPage(p))
 }

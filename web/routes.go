@@ -42,6 +42,7 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/webhooks/:name/delete", h.WebhookDelete, s.teamAccess(admin))
 	ui.GET("/teams/:team/webhooks/:name/test", h.WebhookTestPanel, s.teamAccess(admin))
 	ui.POST("/teams/:team/webhooks/:name/test", h.WebhookTestSend, s.teamAccess(admin))
+	ui.POST("/teams/:team/webhooks/:name/enable", h.WebhookEnable, s.teamAccess(admin))
 	// Connect Slack: the callback has no :team; the handler checks admin on
 	// the team its OAuth state was issued for.
 	ui.GET("/teams/:team/slack/connect", h.SlackConnect, s.teamAccess(admin))
@@ -49,6 +50,7 @@ func (s *Server) routes() {
 	ui.GET("/teams/:team/slack/channels", h.SlackChannels, s.teamAccess(admin))
 	ui.POST("/teams/:team/slack/integrations", h.SlackIntegrationCreate, s.teamAccess(admin))
 	ui.POST("/teams/:team/slack/integrations/:id/delete", h.SlackIntegrationDelete, s.teamAccess(admin))
+	ui.POST("/teams/:team/slack/integrations/:id/enable", h.SlackIntegrationEnable, s.teamAccess(admin))
 
 	ui.GET("/projects", h.ProjectsList)
 	ui.POST("/projects", h.ProjectCreate) // the handler checks the chosen team's role
@@ -108,6 +110,8 @@ func (s *Server) routes() {
 	api.PATCH("/teams/:team/webhooks/:name", h.APIWebhookUpdate, s.teamAccess(admin))
 	api.DELETE("/teams/:team/webhooks/:name", h.APIWebhookDelete, s.teamAccess(admin))
 	api.POST("/teams/:team/webhooks/:name/test", h.APIWebhookTest, s.teamAccess(admin))
+	api.POST("/teams/:team/webhooks/:name/enable", h.APIWebhookEnable, s.teamAccess(admin))
+	api.POST("/teams/:team/slack/integrations/:id/enable", h.APISlackIntegrationEnable, s.teamAccess(admin))
 
 	api.GET("/teams/:team/projects", h.APIProjectsList, s.teamAccess(viewer))
 	api.POST("/teams/:team/projects", h.APIProjectCreate, s.teamAccess(member))
