@@ -481,9 +481,14 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 			return err
 		}
 	}
+	disabled, canReenable, err := h.disabledIntegration(ctx, u, a)
+	if err != nil {
+		return err
+	}
 	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
 		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
+		Disabled: disabled, IntegrationTeam: targets.Team, CanReenable: canReenable,
 	}))
 }
 

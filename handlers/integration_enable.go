@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -162,4 +163,19 @@ func pluralWord(n int64, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// disabledIntegration is the banner of an automation whose integration is
+// disabled: shown to admins of the integration's team (who may re-enable
+// it) and site admins; nil for everyone else and for healthy integrations.
+func (h *Handler) disabledIntegration(ctx context.Context, u *models.User, a *models.Automation) (*models.DisabledIntegrationNotice, bool, error) {
+	role, err := models.TeamRole(ctx, h.db, a.TeamID, u.ID)
+	if err != nil && !errors.Is(err, models.ErrNotFound) {
+		return nil, false, err
+	}
+	if !models.CanAdmin(u, role) {
+		return nil, false, nil
+	}
+	n, err := models.DisabledIntegrationOf(ctx, h.db, a)
+	return n, true, err
 }

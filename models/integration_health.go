@@ -306,6 +306,7 @@ type DisabledIntegrationNotice struct {
 	Key        string
 	DisabledAt time.Time
 	Held       int64
+	id         int64
 }
 
 // DisabledIntegrationsOf lists the team's disabled webhooks and Slack integrations.
@@ -334,7 +335,7 @@ func DisabledIntegrationsOf(ctx context.Context, db *gorm.DB, teamID int64) ([]D
 			if kind == IntegrationSlack {
 				key = fmt.Sprint(r.ID)
 			}
-			out = append(out, DisabledIntegrationNotice{Kind: kind, Name: r.Name, Reason: r.DisabledReason, Key: key, DisabledAt: r.DisabledAt, Held: held})
+			out = append(out, DisabledIntegrationNotice{Kind: kind, Name: r.Name, Reason: r.DisabledReason, Key: key, DisabledAt: r.DisabledAt, Held: held, id: r.ID})
 		}
 	}
 	return out, nil
@@ -351,4 +352,32 @@ func TeamAdminEmails(ctx context.Context, db *gorm.DB, teamID int64) ([]string, 
 		return nil, fmt.Errorf("list team admins: %w", err)
 	}
 	return out, nil
+}
+
+// DisabledIntegrationOf returns the notice for the automation's
+// integration when it is disabled, or nil.
+func DisabledIntegrationOf(ctx context.Context, db *gorm.DB, a *Automation) (*DisabledIntegrationNotice, error) {
+	var ref IntegrationRef
+	switch {
+	case a.ActionType == ActionWebhook && a.WebhookID != nil:
+		ref = IntegrationRef{Kind: IntegrationWebhook, ID: *a.WebhookID}
+	case a.ActionType == ActionSlack:
+		cfg, err := ParseSlackActionConfig(a.ActionConfig)
+		if err != nil {
+			return nil, nil // nothing to say about a broken configuration here
+		}
+		ref = IntegrationRef{Kind: IntegrationSlack, ID: cfg.IntegrationID}
+	default:
+		return nil, nil
+	}
+	notices, err := DisabledIntegrationsOf(ctx, db, a.TeamID)
+	if err != nil {
+		return nil, err
+	}
+	for i, n := range notices {
+		if n.Kind == ref.Kind && n.id == ref.ID {
+			return &notices[i], nil
+		}
+	}
+	return nil, nil
 }
