@@ -15,6 +15,11 @@ import (
 // about one lease.
 const DefaultLease = 10 * time.Second
 
+// limitedRecheck is how soon a runner claims again when deliveries are
+// due but none could be claimed (they wait under their webhooks' limits,
+// perhaps for another process's requests to finish).
+const limitedRecheck = 50 * time.Millisecond
+
 // leaseSet is the deliveries this worker claimed and has not yet recorded
 // or given back: the ones the heartbeat renews.
 type leaseSet struct {

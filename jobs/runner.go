@@ -237,6 +237,13 @@ func (r *Runner) resetTimer(ctx context.Context, timer *time.Timer) {
 		if d := time.Until(next); d < wait {
 			wait = max(d, time.Millisecond)
 		}
+		if !next.After(time.Now()) {
+			// Due now, yet the claim just before took nothing: those
+			// deliveries wait for room under their webhook's limits. Look
+			// again soon rather than spin; a finished attempt of this
+			// worker wakes it sooner.
+			wait = min(r.cfg.Poll, limitedRecheck)
+		}
 	}
 	if !timer.Stop() {
 		select {
@@ -344,10 +351,7 @@ func (r *Runner) flush(batch []models.AttemptResult) {
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
 	}
 	r.recordHealth(ctx, batch)
-	for _, res := range batch {
-		if res.State == models.DeliveryRetrying {
-			r.Wake()
-			break
-		}
-	}
+	// A retry may be due, and finished requests make room under their
+	// webhook's limits: claim again.
+	r.Wake()
 }

@@ -279,7 +279,7 @@ func NextDueAt(ctx context.Context, db *gorm.DB) (time.Time, bool, error) {
 	}
 	// Both read the pending deliveries only (deliveries_pending).
 	err := db.WithContext(ctx).Raw(`SELECT
-  (SELECT MIN(next_attempt_at) FROM deliveries WHERE completed_at IS NULL AND leased_by = '') AS due,
+  (SELECT MIN(next_attempt_at) FROM deliveries WHERE completed_at IS NULL AND leased_by = '' AND state <> 'held') AS due,
   (SELECT MIN(lease_until) FROM deliveries WHERE completed_at IS NULL AND leased_by <> '') AS lease`).Scan(&row).Error
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)
