@@ -69,4 +69,3 @@ func backup(ctx context.Context, cfg web.Config, args []string, stdout io.Writer
 		cfg.DataDir, *to, cfg.DataDir, cfg.DataDir)
 	return nil
 }
-

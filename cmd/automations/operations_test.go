@@ -196,3 +196,42 @@ func TestBackupMakesARestorableCopy(t *testing.T) {
 		t.Errorf("restored secrets: %s", body)
 	}
 }
+
+// SIGTERM under load: the worker finishes its in-flight attempts, gives
+// back what it claimed but had not started, and exits; a worker started
+// after it sends the rest, and no delivery reaches the receiver twice.
+func TestTerminatedWorkerFinishesOrReleasesWithoutDuplicates(t *testing.T) {
+	rcv := newSlowReceiver(t, 200*time.Millisecond)
+	f := newDeliveryFixture(t, &hookCounter{Server: rcv.Server})
+	const events = 30
+	f.events(t, events)
+	got := map[string]int{}
+	first := f.startWorker(t, "WORKER_CONCURRENCY=4")
+	for len(got) < 6 {
+		select {
+		case id := <-rcv.accepted:
+			got[id]++
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the first worker delivered %d in 30s", len(got))
+		}
+	}
+	if err := first.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := first.Wait(); err != nil {
+		t.Fatalf("worker exited with %v after SIGTERM", err)
+	}
+	f.startWorker(t, "WORKER_CONCURRENCY=4")
+	f.waitDelivered(t, events)
+	for len(rcv.accepted) > 0 {
+		got[<-rcv.accepted]++
+	}
+	if len(got) != events {
+		t.Errorf("the receiver accepted %d distinct deliveries, want %d", len(got), events)
+	}
+	for id, n := range got {
+		if n != 1 {
+			t.Errorf("delivery %s accepted %d times", id, n)
+		}
+	}
+}
