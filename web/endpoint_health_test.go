@@ -251,3 +251,106 @@ func TestFailingWebhookIsDisabledAndHeldDeliveriesSentAfterReenable(t *testing.T
 		t.Errorf("after re-enable: health %v", h)
 	}
 }
+
+// A Slack integration whose posts keep failing is disabled too: its new
+// deliveries are held (found through the automation's revision), its own
+// failing channel gets no notice but the team's healthy one does, and
+// Re-enable through the API sends what it held.
+func TestFailingSlackIntegrationIsDisabledAndReenabled(t *testing.T) {
+	slack := slacktest.New(t)
+	app := webtest.Start(t, webtest.WithConfig(func(c *web.Config) {
+		c.RetrySchedule = "0s"
+		c.EndpointDisableAfter = 0
+		c.EndpointDisableMinFailures = 2
+		c.SlackAPIURL = slack.URL
+	}))
+	ctx := context.Background()
+	admin := app.User(t, "admin@example.com", false)
+	key := app.APIKey(t, admin)
+	must := func(want int, method, path string, body any) map[string]any {
+		t.Helper()
+		status, out := app.API(t, key, method, path, body)
+		if status != want {
+			t.Fatalf("%s %s: %d, want %d: %v", method, path, status, want, out)
+		}
+		return out
+	}
+	team, err := models.CreateTeam(ctx, app.DB, "ml", admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	box, err := secretbox.Open(ctx, "", app.Keys.Encryption)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer box.Close()
+	alerts, err := models.CreateSlackIntegration(ctx, app.DB, box, team.ID, slack.WorkspaceID, slack.WorkspaceName, "C0ALERTS", "alerts", slack.BotToken, admin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.CreateSlackIntegration(ctx, app.DB, box, team.ID, slack.WorkspaceID, slack.WorkspaceName, "C0GENERAL", "general", slack.BotToken, admin); err != nil {
+		t.Fatal(err)
+	}
+	must(http.StatusCreated, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
+	a := must(http.StatusCreated, "POST", "/api/v1/automations", map[string]any{
+		"name": "notify", "scope": map[string]any{"type": "project", "project": "ml/p"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "slack", "team": "ml", "channel": "#alerts"},
+	})
+	automationID := int64(a["id"].(float64))
+	count := func(state models.DeliveryState) int {
+		ds, err := models.DeliveriesOfAutomation(ctx, app.DB, automationID, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for _, d := range ds {
+			if d.State == state {
+				n++
+			}
+		}
+		return n
+	}
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after 30s", what)
+			}
+			time.Sleep(20 * time.Millisecond) // poll interval; the loop waits on the condition
+		}
+	}
+	for range 4 { // two deliveries, two attempts each
+		slack.FailNext("chat.postMessage", "internal_error")
+	}
+	for range 2 {
+		must(http.StatusCreated, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": "m", "type": "model"})
+	}
+	waitFor("the notice on #general", func() bool {
+		for _, m := range slack.Messages() {
+			if m.Channel == "C0GENERAL" && strings.Contains(m.Text, "Slack integration #alerts (Acme Corp) of team ml was disabled") {
+				return true
+			}
+		}
+		return false
+	})
+	must(http.StatusCreated, "POST", "/api/v1/projects/ml/p/artifacts", map[string]any{"name": "m", "type": "model"})
+	waitFor("one held delivery", func() bool { return count(models.DeliveryHeld) == 1 })
+	for _, m := range slack.Messages() {
+		if m.Channel == "C0ALERTS" {
+			t.Errorf("a message reached the disabled channel: %+v", m)
+		}
+	}
+	path := fmt.Sprintf("/api/v1/teams/ml/slack/integrations/%d/enable", alerts.ID)
+	out := must(http.StatusOK, "POST", path, map[string]any{"held": "send"})
+	if out["held_sent"] != float64(1) {
+		t.Errorf("enable answered %v, want held_sent 1", out)
+	}
+	waitFor("the held delivery posted", func() bool { return count(models.DeliverySucceeded) == 1 })
+	var entries []audit.Entry
+	app.DB.Where("team_id = ? AND kind IN ?", team.ID, []string{"slack.disable", "slack.enable"}).Order("id").Find(&entries)
+	if len(entries) != 2 || entries[0].Kind != "slack.disable" || entries[1].Kind != "slack.enable" || entries[1].ActorName != "admin@example.com" {
+		t.Errorf("audit entries %+v", entries)
+	}
+}
