@@ -24,7 +24,9 @@ const claimLockKey = 7_241_015_001
 // minute. Webhooks without room are left out before the ORDER BY … LIMIT,
 // so one busy endpoint's backlog does not hide other endpoints' deliveries;
 // a delivery that must wait stays due, its attempt count unchanged.
-// Held deliveries are never claimed. Parameters are "?" in order.
+// Held deliveries are never claimed. The last minute's attempts are read
+// only while some webhook has a per-minute limit (the EXISTS is evaluated
+// once per statement). Parameters are "?" in order.
 func claimStatement(postgres bool) string {
 	least, lock := "min", ""
 	if postgres {
@@ -35,7 +37,9 @@ func claimStatement(postgres bool) string {
   WHERE webhook_id IS NOT NULL AND leased_by <> '' AND lease_until >= ? GROUP BY webhook_id
 ), recent AS (
   SELECT d.webhook_id, count(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
-  WHERE a.started_at > ? AND d.webhook_id IS NOT NULL GROUP BY d.webhook_id
+  WHERE a.started_at > ? AND d.webhook_id IN (SELECT id FROM webhooks WHERE max_per_minute > 0)
+    AND EXISTS (SELECT 1 FROM webhooks WHERE max_per_minute > 0)
+  GROUP BY d.webhook_id
 ), room AS (
   SELECT w.id, CASE WHEN w.max_per_minute > 0
       THEN ` + least + `(w.max_concurrent - COALESCE(i.n, 0), w.max_per_minute - COALESCE(i.n, 0) - COALESCE(r.n, 0))

@@ -509,7 +509,7 @@ func WebhooksSection(p TeamSettingsProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if w.Health.Disabled() {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<span class=\"badge badge-failed\" data-testid=\"webhook-disabled\">disabled</span>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, "<span class=\"badge failed\" data-testid=\"webhook-disabled\">disabled</span>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}

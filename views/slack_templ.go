@@ -189,7 +189,7 @@ func SlackSection(p SlackProps) templ.Component {
 					return templ_7745c5c3_Err
 				}
 				if s.Health.Disabled() {
-					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<span class=\"badge badge-failed\" data-testid=\"slack-disabled\">disabled</span>")
+					templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 15, "<span class=\"badge failed\" data-testid=\"slack-disabled\">disabled</span>")
 					if templ_7745c5c3_Err != nil {
 						return templ_7745c5c3_Err
 					}
