@@ -109,7 +109,13 @@ func screens() []screen {
 	proj := func(w *screenWorld) string { return "/projects/" + w.team + "/mnist" }
 	reg := func(w *screenWorld) string { return "/registries/" + w.registry }
 	return []screen{
-		{route: "GET /login", name: "sign in", path: fixed("/login"), who: asAnonymous},
+		{route: "GET /login", name: "sign in", path: fixed("/login"), who: asAnonymous,
+			states: []screenState{{name: "wrong password", steps: []chromedp.Action[chromedp.Void]{
+				chromedp.SendKeys(webtest.TestID("field-email"), "site-admin@example.com"),
+				chromedp.SendKeys(webtest.TestID("field-password"), "not-the-password"),
+				webtest.ClickNav(webtest.TestID("sign-in")),
+				chromedp.WaitVisible(webtest.TestID("login-error")),
+			}}}},
 		{route: "GET /invite/:token", name: "accept invitation", who: asAnonymous | asAdmin,
 			path: func(w *screenWorld) string { return "/invite/" + w.inviteToken }},
 		{route: "GET /", name: "home", path: fixed("/"), who: asAdmin},
@@ -123,6 +129,12 @@ func screens() []screen {
 				chromedp.WaitVisible(`html[data-dialogs="on"]`),
 				chromedp.Click(webtest.TestID("new-secret")),
 				chromedp.WaitVisible(webtest.TestID("new-secret-dialog")),
+			}}, {name: "New webhook refused (422)", steps: []chromedp.Action[chromedp.Void]{
+				chromedp.Reload(), // the modal closed
+				chromedp.WaitVisible(webtest.TestID("new-webhook")),
+				chromedp.Click(webtest.TestID("new-webhook")),
+				webtest.ClickNav(webtest.TestID("create-webhook")),
+				chromedp.WaitVisible(`.field-error`),
 			}}}},
 		{route: "GET /teams/:team/secrets/new", name: "new secret (page)", who: asAdmin,
 			path: func(w *screenWorld) string { return "/teams/" + w.team + "/secrets/new" }},
@@ -174,8 +186,10 @@ func screens() []screen {
 			path: func(w *screenWorld) string { return reg(w) + "/members" }},
 		{route: "GET /automations/:id", name: "automation (project, failed delivery)", who: asAdmin,
 			path: func(w *screenWorld) string { return automationPath(w, "") }},
-		{route: "GET /automations/:id", name: "automation (registry)", who: asAdmin,
+		{route: "GET /automations/:id", name: "automation (registry, succeeded delivery)", who: asAdmin,
 			path: func(w *screenWorld) string { return automationPath(w, "registry") }},
+		{route: "GET /automations/:id", name: "automation (collection, held delivery)", who: asAdmin,
+			path: func(w *screenWorld) string { return automationPath(w, "collection") }},
 		{route: "GET /automations/:id/edit", name: "edit automation", who: asAdmin,
 			path: func(w *screenWorld) string { return automationPath(w, "") + "/edit" }},
 	}
@@ -188,8 +202,9 @@ func automationPath(w *screenWorld, variant string) string {
 }
 
 // screenWorld is the route×role matrix's fixture world (one of everything)
-// with a few additions that stress layout: a version with a long digest and
-// metadata, and a failed delivery with long request and response bodies.
+// with a few additions that stress layout and show every state: a version
+// with a long digest and metadata; deliveries failed (with long request and
+// response bodies), succeeded and held, as the webhook is disabled.
 type screenWorld struct {
 	*world
 }
@@ -222,25 +237,46 @@ func newScreenWorld(t *testing.T, app *webtest.App) *screenWorld {
 		"metadata": map[string]any{"source_uri": "s3://an-unusually-long-bucket-name-for-training-data/" + strings.Repeat("path-segment/", 12) + "file.parquet", "rows": 123456789},
 	})
 
-	// The project automation's delivery has failed after an attempt whose
-	// request and response are long single lines.
-	var d models.Delivery
-	if err := app.DB.Where("uid = ?", w.delivery[""]).First(&d).Error; err != nil {
-		t.Fatal(err)
-	}
-	status := 500
+	// Each automation's one delivery gets an outcome: the project's failed
+	// after an attempt whose request and response are long single lines,
+	// the registry's succeeded; then the webhook is disabled, holding the
+	// collection automation's.
 	now := time.Now().UTC()
 	long := `{"event_type":"CREATE_ARTIFACT","artifact_version":"` + w.team + `/mnist/data:v0","metadata":"` + strings.Repeat("x", 400) + `"}`
-	if err := app.DB.Create(&models.DeliveryAttempt{DeliveryID: d.ID, AutomationID: d.AutomationID, WebhookID: d.WebhookID, Number: 1,
-		StartedAt: now, DurationMS: 120, RequestURL: "https://hooks.example.com/ci?" + strings.Repeat("query=parameter&", 20),
-		RequestHeaders: `{"Content-Type":["application/json"]}`, RequestBody: long,
-		ResponseStatus: &status, ResponseHeaders: `{"Content-Type":["text/plain"]}`, ResponseBody: strings.Repeat("Internal-Server-Error-", 30),
-		Error: "HTTP 500", Outcome: "failed"}).Error; err != nil {
+	for variant, outcome := range map[string]struct {
+		state  models.DeliveryState
+		status int
+		body   string
+	}{
+		"":         {models.DeliveryFailed, 500, strings.Repeat("Internal-Server-Error-", 30)},
+		"registry": {models.DeliverySucceeded, 200, "ok"},
+	} {
+		var d models.Delivery
+		if err := app.DB.Where("uid = ?", w.delivery[variant]).First(&d).Error; err != nil {
+			t.Fatal(err)
+		}
+		status, errText := outcome.status, ""
+		if status >= 400 {
+			errText = "HTTP " + strconv.Itoa(status)
+		}
+		if err := app.DB.Create(&models.DeliveryAttempt{DeliveryID: d.ID, AutomationID: d.AutomationID, WebhookID: d.WebhookID, Number: 1,
+			StartedAt: now, DurationMS: 120, RequestURL: "https://hooks.example.com/ci?" + strings.Repeat("query=parameter&", 20),
+			RequestHeaders: `{"Content-Type":["application/json"]}`, RequestBody: long,
+			ResponseStatus: &status, ResponseHeaders: `{"Content-Type":["text/plain"]}`, ResponseBody: outcome.body,
+			Error: errText, Outcome: string(outcome.state)}).Error; err != nil {
+			t.Fatal(err)
+		}
+		if err := app.DB.Model(&models.Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{
+			"state": outcome.state, "attempts": 1, "last_status": status, "last_error": errText, "completed_at": now,
+		}).Error; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := app.DB.Exec(`UPDATE webhooks SET disabled_at = ?, disabled_reason = ? WHERE name = 'ci'`,
+		now, "5 deliveries in a row failed since "+now.Add(-time.Hour).Format(time.RFC3339)).Error; err != nil {
 		t.Fatal(err)
 	}
-	if err := app.DB.Model(&models.Delivery{}).Where("id = ?", d.ID).Updates(map[string]any{
-		"state": models.DeliveryFailed, "attempts": 1, "last_status": status, "last_error": "HTTP 500", "completed_at": now,
-	}).Error; err != nil {
+	if err := app.DB.Model(&models.Delivery{}).Where("uid = ?", w.delivery["collection"]).Update("state", models.DeliveryHeld).Error; err != nil {
 		t.Fatal(err)
 	}
 	return w
@@ -409,6 +445,16 @@ func TestScreensLayoutAndAccessibility(t *testing.T) {
 				}
 			}
 			res.width[width] = widths
+			if width == screenWidths[0] {
+				dups, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](ambiguousLabels))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(dups) > 0 {
+					t.Errorf("%s (%s): labels or ARIA references point at an id that several elements share, so they name the wrong one: %s",
+						name, res.url, strings.Join(dups, "; "))
+				}
+			}
 			if width < 600 {
 				unlabelled, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](unlabelledCells))
 				if err != nil {
@@ -525,4 +571,25 @@ const unlabelledCells = `(() => {
 		}
 	}
 	return out.slice(0, 5);
+})()`
+
+// ambiguousLabels lists the ids that a label's for or an aria-labelledby,
+// aria-describedby or aria-controls names but that more than one element
+// has: the label then names the first of them only (axe-core 4 no longer
+// checks duplicate ids).
+const ambiguousLabels = `(() => {
+	const count = {};
+	for (const el of document.querySelectorAll('[id]')) count[el.id] = (count[el.id] || 0) + 1;
+	const out = new Set();
+	for (const l of document.querySelectorAll('label[for]')) {
+		if (count[l.htmlFor] > 1) out.add('label "' + l.textContent.trim().slice(0, 40) + '" for #' + l.htmlFor + ' (' + count[l.htmlFor] + ' elements)');
+	}
+	for (const el of document.querySelectorAll('[aria-labelledby], [aria-describedby], [aria-controls]')) {
+		for (const attr of ['aria-labelledby', 'aria-describedby', 'aria-controls']) {
+			for (const id of (el.getAttribute(attr) || '').split(/\s+/)) {
+				if (id && count[id] > 1) out.add(attr + ' #' + id + ' (' + count[id] + ' elements)');
+			}
+		}
+	}
+	return [...out];
 })()`
