@@ -384,7 +384,9 @@ func TestScreensLayoutAndAccessibility(t *testing.T) {
 		t.Errorf("GET route %q renders a page but has no screen in a11y_browser_test.go: add it to screens() (or, if it renders no page, to nonPageRoutes with the reason)", r)
 	}
 
-	ctx := webtest.NewBrowser(t)
+	// One browser and one tab for every screen; about 30 s on an idle
+	// machine, so a generous limit for busy ones.
+	ctx := webtest.NewBrowserFor(t, 6*time.Minute)
 	var results []screenResult
 	check := func(who string, s screen, state *screenState) {
 		t.Helper()
