@@ -371,11 +371,24 @@ func (h *Handler) RegistryAutomations(c echo.Context) error {
 
 func (h *Handler) renderAutomationList(c echo.Context) error {
 	ctx, u, scope := c.Request().Context(), CurrentUser(c), routeScope(c)
-	rows, err := h.automationRows(ctx, u, scope)
+	nav := listNav(c, scope.ListURL())
+	nav.State = ""
+	var projectID, registryID *int64
+	if scope.Project != nil {
+		projectID = &scope.Project.ID
+	} else {
+		registryID = &scope.Registry.ID
+	}
+	list, more, err := models.AutomationsPage(ctx, h.db, projectID, registryID, nil, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
-	table := views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u))
+	nav.More = more
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return err
+	}
+	table := views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u), Nav: &nav})
 	if scope.Type == models.ScopeProject {
 		shell, err := h.ProjectShell(c, "", views.Link{Label: "Automations"})
 		if err != nil {
@@ -388,23 +401,24 @@ func (h *Handler) renderAutomationList(c echo.Context) error {
 }
 
 // collectionAutomations is the Automations section of a registry
-// collection page: the automations that apply to it.
+// collection page: every automation that applies to it (registry-wide
+// ones too), unpaged since they are few.
 func (h *Handler) collectionAutomations(c echo.Context, r *models.Registry, coll *models.Collection) (templ.Component, error) {
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	scope := &automationScope{Type: models.ScopeRegistryCollection, Registry: r, Collection: coll, Role: currentRole(c)}
-	rows, err := h.automationRows(ctx, u, scope)
-	if err != nil {
-		return nil, err
-	}
-	return views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u)), nil
-}
-
-// automationRows are a scope's automations as list rows.
-func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope) ([]views.AutomationRow, error) {
 	list, err := h.listAutomations(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return nil, err
+	}
+	return views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u)}), nil
+}
+
+// automationRows are a scope's automations as list rows.
+func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope, list []models.AutomationListing) ([]views.AutomationRow, error) {
 	targets, err := h.listingTargets(ctx, list)
 	if err != nil {
 		return nil, err
@@ -414,6 +428,7 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i] = views.AutomationRow{
 			ID: a.ID, Name: a.Name, Trigger: a.EventType, ActionType: actionLabel(a.ActionType),
 			Enabled: a.Enabled, LastStatus: a.LastState, CanAdmin: scope.CanAdmin(u),
+			Scope: scopeColumn(&a, scope),
 		}
 		if a.AliasRegex != "" {
 			rows[i].Trigger += " ~ " + a.AliasRegex
@@ -421,6 +436,20 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i].ActionName, rows[i].Queue = actionNames(&a.Automation, targets[i])
 	}
 	return rows, nil
+}
+
+// scopeColumn says what an automation of a list watches: the whole
+// project or registry, or one collection (with its page).
+func scopeColumn(a *models.AutomationListing, scope *automationScope) views.Link {
+	switch {
+	case a.ScopeType == models.ScopeRegistry:
+		return views.Link{Label: "Registry-wide"}
+	case a.ScopeType == models.ScopeRegistryCollection && scope.Registry != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.RegistryCollectionURL(scope.Registry.Name, a.CollectionName)}
+	case a.CollectionName != "" && scope.Project != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.ProjectCollectionURL(scope.Team.Name, scope.Project.Name, a.CollectionName)}
+	}
+	return views.Link{Label: "Whole project"}
 }
 
 // actionNames is what an automation's action targets, and its queue for
@@ -461,7 +490,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, detail, err := h.visibleHistory(ctx, u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
@@ -483,7 +512,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 	}
 	return h.Render(c, http.StatusOK, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
-		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), History: history, RunItems: items,
 	}))
 }
 
@@ -498,12 +527,11 @@ func (h *Handler) AutomationDeliveries(c echo.Context) error {
 }
 
 func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *automationScope) error {
-	u := CurrentUser(c)
-	ds, detail, err := h.visibleHistory(c.Request().Context(), u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
-	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(u), detail))
+	return h.Render(c, http.StatusOK, views.DeliveryHistory(history))
 }
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.
@@ -534,16 +562,4 @@ func (h *Handler) AutomationDelete(c echo.Context) error {
 	}
 	h.flash(c, "success", "Automation "+a.Name+" deleted. Deliveries already queued still go out.")
 	return redirect(c, scope.ListURL())
-}
-
-// DeliveryRedeliver is POST /deliveries/:id/redeliver from the history.
-func (h *Handler) DeliveryRedeliver(c echo.Context) error {
-	_, a, scope, err := h.redeliver(c)
-	if err != nil {
-		return err
-	}
-	if !isHTMX(c) {
-		return redirect(c, views.AutomationURL(a.ID))
-	}
-	return h.renderHistory(c, a, scope)
 }

@@ -1,0 +1,82 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// ListNav is where a paged list is and how it is filtered: every page link
+// keeps the filters.
+type ListNav struct {
+	// Path is the list's page (or fragment) without a query.
+	Path string
+	// Query is the search text, State the state filter (history lists).
+	Query string
+	State string
+	// Page counts from 1; More says an older page exists.
+	Page int
+	More bool
+}
+
+// URL is page n of the list with the same filters.
+func (n ListNav) URL(page int) string {
+	v := url.Values{}
+	if n.Query != "" {
+		v.Set("q", n.Query)
+	}
+	if n.State != "" {
+		v.Set("state", n.State)
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if len(v) == 0 {
+		return n.Path
+	}
+	return n.Path + "?" + v.Encode()
+}
+
+// Filtered reports whether a search or filter narrows the list.
+func (n ListNav) Filtered() bool { return n.Query != "" || n.State != "" }
+
+// timeText is t in the reader's zone (loc), or in UTC saying so.
+func timeText(t time.Time, loc *time.Location) string {
+	if loc == nil || loc == time.UTC {
+		return t.UTC().Format("2006-01-02 15:04:05") + " UTC"
+	}
+	return t.In(loc).Format("2006-01-02 15:04:05 MST")
+}
+
+func utcAttr(t time.Time) string { return t.UTC().Format(time.RFC3339) }
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// rowPollVals asks a polled history row to come back as it is now (open
+// or not) and in the same list kind.
+func rowPollVals(scope bool) string {
+	if scope {
+		return `js:{"open": this.open ? "1" : "", "scope": "1"}`
+	}
+	return `js:{"open": this.open ? "1" : ""}`
+}
+
+// actionVals tells Redeliver and Retry now which list kind the row is in.
+func actionVals(scope bool) string {
+	if scope {
+		return `{"scope": "1"}`
+	}
+	return `{}`
+}
+
+func overridesText(raw []byte) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	return prettyJSON(string(raw))
+}
