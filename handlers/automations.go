@@ -168,16 +168,23 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		}
 		return h.renderWizard(c, w, form, 2, http.StatusOK)
 	}
+	save := c.FormValue("go") == "save"
 	target := 3
-	if g := c.FormValue("go"); g != "save" {
-		target, _ = strconv.Atoi(g)
+	if !save {
+		target, _ = strconv.Atoi(c.FormValue("go"))
 		target = min(max(target, 1), 3)
 		if target <= step {
 			return h.renderWizard(c, w, form, target, http.StatusOK)
 		}
 	}
-	spec, err := h.wizardSpec(ctx, u, w.scope, form, target)
-	if err == nil && c.FormValue("go") == "save" {
+	var spec models.AutomationSpec
+	var err error
+	if save {
+		spec, err = h.wizardSaveSpec(ctx, u, w, form)
+	} else {
+		spec, err = h.wizardSpec(ctx, u, w.scope, form, target)
+	}
+	if err == nil && save {
 		var saved *models.Automation
 		if w.existing == nil {
 			saved, err = models.CreateAutomation(ctx, h.db, spec, u)
@@ -192,33 +199,83 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	if err == nil {
 		return h.renderWizard(c, w, form, target, http.StatusOK)
 	}
-	field, message, status, ok := wizardError(err)
+	errs, status, ok := wizardErrors(err)
 	if !ok {
 		return err
 	}
+	// Every error is shown at once: beside its field on the step shown
+	// (the first step with one) and in the summary above the steps.
 	errStep := 3
-	for _, f := range wizardFields {
-		if f.api == field {
-			field, errStep = f.form, f.step
+	for api, message := range errs {
+		field, fieldStep := api, 3
+		for _, f := range wizardFields {
+			if f.api == api {
+				field, fieldStep = f.form, f.step
+			}
 		}
+		form.Errors[field] = message
+		errStep = min(errStep, fieldStep)
 	}
-	form.Errors[field] = message
 	return h.renderWizard(c, w, form, errStep, status)
 }
 
-// wizardError turns a validation, conflict or field-bound error into what
-// the form shows.
-func wizardError(err error) (field, message string, status int, ok bool) {
-	if errs, status, ok := fieldErrors(err); ok {
-		for f, m := range errs {
-			return f, m, status, true
-		}
-	}
+// wizardErrors turns validation, conflict and field-bound errors (one or
+// many, joined) into the form's messages by API field.
+func wizardErrors(err error) (map[string]string, int, bool) {
+	errs, status, ok := fieldErrors(err)
 	var he *Error
 	if errors.As(err, &he) && he.Field != "" {
-		return he.Field, he.Message, he.Status, true
+		if !ok {
+			errs, status, ok = map[string]string{}, he.Status, true
+		}
+		if _, seen := errs[he.Field]; !seen {
+			errs[he.Field] = he.Message
+		}
 	}
-	return "", "", 0, false
+	return errs, status, ok
+}
+
+// wizardSaveSpec checks the whole form for Create or Save, from any step,
+// and gathers every problem: the event and details even when the action
+// cannot be resolved, and the name's uniqueness in the scope.
+func (h *Handler) wizardSaveSpec(ctx context.Context, u *models.User, w wizard, form views.Form) (models.AutomationSpec, error) {
+	spec, err := h.wizardSpec(ctx, u, w.scope, form, 3)
+	if err != nil {
+		// The action could not be resolved: still check the event and the
+		// details, so the user sees those problems too.
+		probe := models.AutomationSpec{
+			Name: form.Value("name"), Description: form.Value("description"), Scope: w.scope.Type,
+			EventType: form.Value("event_type"), AliasRegex: form.Value("alias_regex"), ActionType: "-",
+		}
+		w.scope.apply(&probe)
+		return spec, errors.Join(err, exceptAction(probe.Validate()))
+	}
+	err = spec.Validate()
+	if _, nameBad := fieldErrorsOf(err)["name"]; nameBad {
+		return spec, err
+	}
+	var id int64
+	if w.existing != nil {
+		id = w.existing.ID
+	}
+	return spec, errors.Join(err, models.CheckAutomationName(ctx, h.db, spec, id))
+}
+
+// exceptAction drops the action's errors from a probe's validation (the
+// probe has no action yet).
+func exceptAction(err error) error {
+	var keep []error
+	walkErrors(err, func(e error) {
+		if ve, ok := e.(*models.ValidationError); ok && !strings.HasPrefix(ve.Field, "action.") {
+			keep = append(keep, ve)
+		}
+	})
+	return errors.Join(keep...)
+}
+
+func fieldErrorsOf(err error) map[string]string {
+	errs, _, _ := fieldErrors(err)
+	return errs
 }
 
 // wizardSpec checks the steps before upTo and builds the spec: step 1 the
@@ -255,7 +312,7 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	// Step 1: the event alone.
 	probe := models.AutomationSpec{Name: "-", Scope: s.Type, EventType: in.Event.Type, AliasRegex: in.Event.AliasRegex, ActionType: "-"}
 	s.apply(&probe)
-	if err := probe.Validate(); err != nil && !isField(err, "action.type") {
+	if err := exceptAction(probe.Validate()); err != nil {
 		return probe, err
 	}
 	if upTo < 3 {
@@ -288,7 +345,8 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	p := views.WizardProps{
 		Title: w.title, ScopeLabel: w.scope.Label(), Step: step, PostURL: w.postURL, CancelURL: w.scope.ListURL(),
-		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
+		Form: form, Templates: payload.Templates(), Variables: variablesOf(form.Value("event_type")), Submit: w.submit,
+		Editing: w.existing != nil,
 	}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
@@ -562,4 +620,16 @@ func (h *Handler) AutomationDelete(c echo.Context) error {
 	}
 	h.flash(c, "success", "Automation "+a.Name+" deleted. Deliveries already queued still go out.")
 	return redirect(c, scope.ListURL())
+}
+
+// variablesOf lists the payload variables that apply to event: the
+// wizard shows no variable that saving would refuse.
+func variablesOf(event string) []payload.VariableDoc {
+	var out []payload.VariableDoc
+	for _, v := range payload.Variables() {
+		if len(v.Events) == 0 || slices.Contains(v.Events, payload.EventType(event)) {
+			out = append(out, v)
+		}
+	}
+	return out
 }

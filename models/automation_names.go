@@ -1,6 +1,7 @@
 package models
 
 import (
+	"context"
 	"errors"
 
 	"gorm.io/gorm"
@@ -44,4 +45,13 @@ func nameTaken(err error, a *Automation) error {
 		return nameTakenError(a)
 	}
 	return err
+}
+
+// CheckAutomationName refuses spec's name when another automation of its
+// scope (not id, the one being edited) has it, so a form can show it with
+// its other errors before saving; saving checks again.
+func CheckAutomationName(ctx context.Context, db *gorm.DB, spec AutomationSpec, id int64) error {
+	a := &Automation{ID: id}
+	spec.apply(a)
+	return checkNameFree(db.WithContext(ctx), a)
 }
