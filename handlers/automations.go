@@ -239,26 +239,27 @@ func wizardErrors(err error) (map[string]string, int, bool) {
 // and gathers every problem: the event and details even when the action
 // cannot be resolved, and the name's uniqueness in the scope.
 func (h *Handler) wizardSaveSpec(ctx context.Context, u *models.User, w wizard, form views.Form) (models.AutomationSpec, error) {
+	probe := models.AutomationSpec{
+		Name: strings.TrimSpace(form.Value("name")), Description: form.Value("description"), Scope: w.scope.Type,
+		EventType: form.Value("event_type"), AliasRegex: form.Value("alias_regex"), ActionType: "-",
+	}
+	w.scope.apply(&probe)
 	spec, err := h.wizardSpec(ctx, u, w.scope, form, 3)
-	if err != nil {
+	if err == nil {
+		err = spec.Validate()
+	} else {
 		// The action could not be resolved: still check the event and the
 		// details, so the user sees those problems too.
-		probe := models.AutomationSpec{
-			Name: form.Value("name"), Description: form.Value("description"), Scope: w.scope.Type,
-			EventType: form.Value("event_type"), AliasRegex: form.Value("alias_regex"), ActionType: "-",
-		}
-		w.scope.apply(&probe)
-		return spec, errors.Join(err, exceptAction(probe.Validate()))
+		err = errors.Join(err, exceptAction(probe.Validate()))
 	}
-	err = spec.Validate()
-	if _, nameBad := fieldErrorsOf(err)["name"]; nameBad {
+	if _, nameBad := fieldErrorsOf(err)["name"]; nameBad || probe.Name == "" {
 		return spec, err
 	}
 	var id int64
 	if w.existing != nil {
 		id = w.existing.ID
 	}
-	return spec, errors.Join(err, models.CheckAutomationName(ctx, h.db, spec, id))
+	return spec, errors.Join(err, models.CheckAutomationName(ctx, h.db, probe, id))
 }
 
 // exceptAction drops the action's errors from a probe's validation (the

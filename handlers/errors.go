@@ -94,7 +94,9 @@ func fieldErrors(err error) (map[string]string, int, bool) {
 		if _, seen := errs[field]; !seen {
 			errs[field] = msg
 		}
-		status = max(status, code)
+		if status != http.StatusConflict {
+			status = code // a conflict (a name taken) decides the status
+		}
 	})
 	if len(errs) == 0 {
 		return nil, 0, false

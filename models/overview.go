@@ -24,8 +24,9 @@ type TroubledAutomation struct {
 	Failed   int `gorm:"column:failed"`
 	Retrying int `gorm:"column:retrying"`
 	Held     int `gorm:"column:held"`
-	// LastAt is when the newest delivery was queued.
-	LastAt *time.Time `gorm:"column:last_at"`
+	// LastID is the newest delivery; LastAt when it was queued.
+	LastID *int64     `gorm:"column:last_id"`
+	LastAt *time.Time `gorm:"-"`
 }
 
 // visibleAutomations narrows q (over "automations AS a") to what u may
@@ -47,7 +48,7 @@ func TroubledAutomations(ctx context.Context, db *gorm.DB, u *User) ([]TroubledA
 	inner := db.WithContext(ctx).Table("automations AS a").Select(`a.id, a.name, a.scope_type,
 		COALESCE(t.name, '') AS team_name, COALESCE(p.name, '') AS project_name, COALESCE(r.name, '') AS registry_name,
 		COALESCE((SELECT d.state FROM deliveries d WHERE d.automation_id = a.id ORDER BY d.id DESC LIMIT 1), '') AS last_state,
-		(SELECT MAX(d.created_at) FROM deliveries d WHERE d.automation_id = a.id) AS last_at,
+		(SELECT MAX(d.id) FROM deliveries d WHERE d.automation_id = a.id) AS last_id,
 		(SELECT COUNT(*) FROM deliveries d WHERE d.automation_id = a.id AND d.state = 'failed'
 			AND d.id > COALESCE((SELECT MAX(s.id) FROM deliveries s WHERE s.automation_id = a.id AND s.state = 'succeeded'), 0)) AS failed,
 		(SELECT COUNT(*) FROM deliveries d WHERE d.automation_id = a.id AND d.state = 'retrying') AS retrying,
@@ -59,9 +60,34 @@ func TroubledAutomations(ctx context.Context, db *gorm.DB, u *User) ([]TroubledA
 	var out []TroubledAutomation
 	err := db.WithContext(ctx).Table("(?) AS x", inner).
 		Where("x.last_state = 'failed' OR x.retrying > 0 OR x.held > 0").
-		Order("x.last_at DESC, x.id DESC").Scan(&out).Error
+		Order("x.last_id DESC, x.id DESC").Scan(&out).Error
 	if err != nil {
 		return nil, fmt.Errorf("troubled automations: %w", err)
+	}
+	// The times are read from the table itself: SQLite gives a
+	// subquery's time as text.
+	var ids []int64
+	for _, t := range out {
+		if t.LastID != nil {
+			ids = append(ids, *t.LastID)
+		}
+	}
+	if len(ids) > 0 {
+		var ds []Delivery
+		if err := db.WithContext(ctx).Select("id, created_at").Where("id IN ?", ids).Find(&ds).Error; err != nil {
+			return nil, fmt.Errorf("troubled automations: %w", err)
+		}
+		at := map[int64]time.Time{}
+		for _, d := range ds {
+			at[d.ID] = d.CreatedAt
+		}
+		for i, t := range out {
+			if t.LastID != nil {
+				if v, ok := at[*t.LastID]; ok {
+					out[i].LastAt = &v
+				}
+			}
+		}
 	}
 	return out, nil
 }
