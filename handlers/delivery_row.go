@@ -52,7 +52,7 @@ func (h *Handler) deliveryFor(c echo.Context) (d *models.Delivery, admin bool, e
 
 // deliveryRow renders one history row (open, with a notice when given).
 // scope says whether it sits in an Automations history tab.
-func (h *Handler) deliveryRow(c echo.Context, d *models.Delivery, canAct, open bool, notice string, ok bool) error {
+func (h *Handler) deliveryRow(c echo.Context, d *models.Delivery, canAct, open bool, notice string, ok bool, done string) error {
 	rows, _, err := h.historyRows(c.Request().Context(), CurrentUser(c), models.HistoryFilter{DeliveryID: &d.ID}, models.NewPage(1, 1), canAct)
 	if err != nil {
 		return err
@@ -61,7 +61,7 @@ func (h *Handler) deliveryRow(c echo.Context, d *models.Delivery, canAct, open b
 		return models.ErrNotFound
 	}
 	r := rows[0]
-	r.Open, r.Notice, r.NoticeOK = open, notice, ok
+	r.Open, r.Notice, r.NoticeOK, r.Done = open, notice, ok, done
 	return h.Render(c, http.StatusOK, views.DeliveryRow(r, c.FormValue("scope") != ""))
 }
 
@@ -72,5 +72,6 @@ func (h *Handler) DeliveryRow(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return h.deliveryRow(c, d, admin, c.QueryParam("open") != "", "", true)
+	done := c.QueryParam("done")
+	return h.deliveryRow(c, d, admin, c.QueryParam("open") != "", doneNotices[done], true, done)
 }

@@ -1,6 +1,7 @@
 package views
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"time"
@@ -57,21 +58,22 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-// rowPollVals asks a polled history row to come back as it is now (open
-// or not) and in the same list kind.
-func rowPollVals(scope bool) string {
-	if scope {
-		return `js:{"open": this.open ? "1" : "", "scope": "1"}`
-	}
-	return `js:{"open": this.open ? "1" : ""}`
-}
+// actionVals tells a row's poll, Redeliver and Retry now which list kind
+// the row is in (static/history.js adds whether it is open).
+func actionVals(scope bool) string { return pollVals(scope, "") }
 
-// actionVals tells Redeliver and Retry now which list kind the row is in.
-func actionVals(scope bool) string {
+// pollVals is actionVals for a row's poll, which also carries the code of
+// the action that started it (its notice stays while the row refreshes).
+func pollVals(scope bool, done string) string {
+	v := map[string]string{}
 	if scope {
-		return `{"scope": "1"}`
+		v["scope"] = "1"
 	}
-	return `{}`
+	if done != "" {
+		v["done"] = done
+	}
+	b, _ := json.Marshal(v) // a map of strings always encodes
+	return string(b)
 }
 
 func overridesText(raw []byte) string {
