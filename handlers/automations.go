@@ -349,9 +349,12 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 		Form: form, Templates: payload.Templates(), Variables: variablesOf(form.Value("event_type")), Submit: w.submit,
 		Editing: w.existing != nil,
 	}
+	p.Trail = []views.Link{{Label: w.scope.Label(), Href: w.scope.ListURL()}}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
+		p.Trail = append(p.Trail, views.Link{Label: w.existing.Name, Href: p.CancelURL})
 	}
+	p.Trail = append(p.Trail, views.Link{Label: w.title, Href: w.postURL})
 	for _, e := range models.EventTypesFor(w.scope.Type) {
 		p.Events = append(p.Events, views.Option{Value: e, Label: eventLabels[e] + " (" + e + ")"})
 	}
