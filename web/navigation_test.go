@@ -340,3 +340,31 @@ func TestEditSavesFromAnyStepAndRegexErrorsQuoteTheInput(t *testing.T) {
 		t.Error("create event: the variables list shows ${alias}")
 	}
 }
+
+// A launch delivery's row shows what it launched: job and version, queue,
+// destination project, overrides and the run-queue item it made.
+func TestHistoryShowsLaunchDetails(t *testing.T) {
+	f := newAutomationFixture(t, nil)
+	f.must(t, http.StatusCreated, "POST", "/api/v1/teams/ml/queues", map[string]any{"name": "gpu"})
+	f.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{
+		"name": "train", "type": "job", "metadata": map[string]any{"config": map[string]any{"lr": 0.1}},
+	})
+	a := f.must(t, http.StatusCreated, "POST", "/api/v1/automations", map[string]any{
+		"name": "retrain", "scope": map[string]any{"type": "project", "project": "ml/mnist"},
+		"event": map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "launch", "team": "ml", "queue": "gpu", "job": "ml/mnist/train", "job_version": "latest",
+			"overrides": map[string]any{"epochs": 3}, "destination_project": "ml/mnist"},
+	})
+	f.logVersions(t, 1)
+	f.deliveries(t, a["id"], allIn("succeeded", 1))
+	_, page := f.app.SignInHTTP(t, "admin@example.com").Get(t, fmt.Sprintf("/automations/%v", a["id"]))
+	launch := regexp.MustCompile(`(?s)<dl class="config" data-testid="delivery-launch">.*?</dl>`).FindString(page)
+	for _, want := range []string{"ml/mnist/train:latest", "gpu", `data-testid="delivery-launch-destination">ml/mnist<`, `&#34;epochs&#34;: 3`, `data-testid="delivery-launch-item">#`} {
+		if !strings.Contains(launch, want) {
+			t.Errorf("launch details lack %s:\n%s", want, launch)
+		}
+	}
+	if !strings.Contains(page, `<dd data-testid="automation-enabled">yes</dd>`) {
+		t.Error("the configuration does not say Enabled: yes")
+	}
+}
