@@ -133,7 +133,7 @@ func jsonKind(goKind string) string {
 }
 
 // readerLocation is the time zone the reader's browser reported in the
-// "tz" cookie (static/localtime.js), nil when unknown or not a zone.
+// "tz" cookie (static/app.js), nil when unknown or not a zone.
 func readerLocation(c echo.Context) *time.Location {
 	ck, err := c.Cookie("tz")
 	if err != nil || ck.Value == "" || len(ck.Value) > 64 {

@@ -24,7 +24,7 @@ type Request struct {
 	CSRF    string
 	Flashes []Flash
 	Path    string
-	// Location is the reader's time zone (static/localtime.js tells it);
+	// Location is the reader's time zone (static/app.js tells it);
 	// nil writes times in UTC.
 	Location *time.Location
 }

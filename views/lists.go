@@ -59,7 +59,7 @@ func yesNo(b bool) string {
 }
 
 // actionVals tells a row's poll, Redeliver and Retry now which list kind
-// the row is in (static/history.js adds whether it is open).
+// the row is in (static/app.js adds whether it is open).
 func actionVals(scope bool) string { return pollVals(scope, "") }
 
 // pollVals is actionVals for a row's poll, which also carries the code of

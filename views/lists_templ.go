@@ -305,7 +305,7 @@ func Pager(nav ListNav) templ.Component {
 	})
 }
 
-// LocalTime is a time in the reader's time zone once static/localtime.js
+// LocalTime is a time in the reader's time zone once static/app.js
 // told it (the datetime attribute is always UTC); before, the script
 // converts it in place, and without script it reads "… UTC".
 func LocalTime(t time.Time) templ.Component {
