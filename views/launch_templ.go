@@ -335,9 +335,9 @@ func QueuePage(p QueueProps) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var15 string
-			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs("automations agent --queue " + p.Team.Name + "/" + p.Queue.Name + " --url " + p.BaseURL + " --api-key $AUTOMATIONS_API_KEY -- CMD [ARGS]")
+			templ_7745c5c3_Var15, templ_7745c5c3_Err = templ.JoinStringErrs(agentCommand(p))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/launch.templ`, Line: 89, Col: 194}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/launch.templ`, Line: 89, Col: 72}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var15))
 			if templ_7745c5c3_Err != nil {
@@ -347,7 +347,7 @@ func QueuePage(p QueueProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = CopyButton("agent-command", "Copy the agent command").Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = CopyButton(agentCommand(p), "agent-command", "Copy the agent command").Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -82,3 +82,8 @@ func overridesText(raw []byte) string {
 	}
 	return prettyJSON(string(raw))
 }
+
+// agentCommand is the command that runs an agent on a queue.
+func agentCommand(p QueueProps) string {
+	return "automations agent --queue " + p.Team.Name + "/" + p.Queue.Name + " --url " + p.BaseURL + " --api-key $AUTOMATIONS_API_KEY -- CMD [ARGS]"
+}

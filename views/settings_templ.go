@@ -85,7 +85,7 @@ func UserSettingsPage(p UserSettingsProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = CopyButton("new-api-key-value", "Copy the API key").Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = CopyButton(p.NewKey, "new-api-key-value", "Copy the API key").Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
