@@ -134,15 +134,17 @@ func (h *Handler) CollectionPage(c echo.Context) error {
 	if err != nil {
 		return noCollection(c.Param("collection"), err)
 	}
-	vs, err := models.VersionsOf(ctx, h.db, coll.ID)
+	nav := listNav(c, views.ProjectCollectionURL(t.Name, p.Name, coll.Name))
+	vs, more, err := models.VersionsPage(ctx, h.db, coll.ID, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
+	nav.More = more
 	shell, err := h.ProjectShell(c, coll.Name, views.Link{Label: coll.Name})
 	if err != nil {
 		return err
 	}
-	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.ProjectCollectionURL(t.Name, p.Name, coll.Name)}
+	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.ProjectCollectionURL(t.Name, p.Name, coll.Name), Nav: nav}
 	return h.Render(c, http.StatusOK, views.ProjectCollectionPage(shell, props))
 }
 

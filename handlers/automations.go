@@ -181,16 +181,23 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		}
 		return h.renderWizard(c, w, form, 2, http.StatusOK)
 	}
+	save := c.FormValue("go") == "save"
 	target := 3
-	if g := c.FormValue("go"); g != "save" {
-		target, _ = strconv.Atoi(g)
+	if !save {
+		target, _ = strconv.Atoi(c.FormValue("go"))
 		target = min(max(target, 1), 3)
 		if target <= step {
 			return h.renderWizard(c, w, form, target, http.StatusOK)
 		}
 	}
-	spec, err := h.wizardSpec(ctx, u, w.scope, form, target, w.existing == nil)
-	if err == nil && c.FormValue("go") == "save" {
+	var spec models.AutomationSpec
+	var err error
+	if save {
+		spec, err = h.wizardSaveSpec(ctx, u, w, form)
+	} else {
+		spec, err = h.wizardSpec(ctx, u, w.scope, form, target, w.existing == nil)
+	}
+	if err == nil && save {
 		var saved *models.Automation
 		if w.existing == nil {
 			saved, err = h.createAutomation(c, w.scope, spec)
@@ -205,36 +212,87 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	if err == nil {
 		return h.renderWizard(c, w, form, target, http.StatusOK)
 	}
-	field, message, status, ok := wizardError(err)
+	errs, status, ok := wizardErrors(err)
 	if !ok {
 		return err
 	}
+	// Every error is shown at once: beside its field on the step shown
+	// (the first step with one) and in the summary above the steps.
 	errStep := 3
-	for _, f := range wizardFields {
-		if f.api == field {
-			field, errStep = f.form, f.step
+	for api, message := range errs {
+		field, fieldStep := api, 3
+		for _, f := range wizardFields {
+			if f.api == api {
+				field, fieldStep = f.form, f.step
+			}
 		}
+		if f, ok := wizardFieldOf(api); ok {
+			field, fieldStep = f, 1 // run event parameters are on step 1
+		}
+		form.Errors[field] = message
+		errStep = min(errStep, fieldStep)
 	}
-	if f, ok := wizardFieldOf(field); ok {
-		field, errStep = f, 1
-	}
-	form.Errors[field] = message
 	return h.renderWizard(c, w, form, errStep, status)
 }
 
-// wizardError turns a validation, conflict or field-bound error into what
-// the form shows.
-func wizardError(err error) (field, message string, status int, ok bool) {
-	if errs, status, ok := fieldErrors(err); ok {
-		for f, m := range errs {
-			return f, m, status, true
-		}
-	}
+// wizardErrors turns validation, conflict and field-bound errors (one or
+// many, joined) into the form's messages by API field.
+func wizardErrors(err error) (map[string]string, int, bool) {
+	errs, status, ok := fieldErrors(err)
 	var he *Error
 	if errors.As(err, &he) && he.Field != "" {
-		return he.Field, he.Message, he.Status, true
+		if !ok {
+			errs, status, ok = map[string]string{}, he.Status, true
+		}
+		if _, seen := errs[he.Field]; !seen {
+			errs[he.Field] = he.Message
+		}
 	}
-	return "", "", 0, false
+	return errs, status, ok
+}
+
+// wizardSaveSpec checks the whole form for Create or Save, from any step,
+// and gathers every problem: the event and details even when the action
+// cannot be resolved, and the name's uniqueness in the scope.
+func (h *Handler) wizardSaveSpec(ctx context.Context, u *models.User, w wizard, form views.Form) (models.AutomationSpec, error) {
+	probe := models.AutomationSpec{
+		Name: strings.TrimSpace(form.Value("name")), Description: form.Value("description"), Scope: w.scope.Type,
+		EventType: form.Value("event_type"), AliasRegex: form.Value("alias_regex"), ActionType: "-",
+	}
+	w.scope.apply(&probe)
+	spec, err := h.wizardSpec(ctx, u, w.scope, form, 3, w.existing == nil)
+	if err == nil {
+		err = spec.Validate()
+	} else {
+		// The action could not be resolved: still check the event and the
+		// details, so the user sees those problems too.
+		err = errors.Join(err, exceptAction(probe.Validate()))
+	}
+	if _, nameBad := fieldErrorsOf(err)["name"]; nameBad || probe.Name == "" {
+		return spec, err
+	}
+	var id int64
+	if w.existing != nil {
+		id = w.existing.ID
+	}
+	return spec, errors.Join(err, models.CheckAutomationName(ctx, h.db, probe, id))
+}
+
+// exceptAction drops the action's errors from a probe's validation (the
+// probe has no action yet).
+func exceptAction(err error) error {
+	var keep []error
+	walkErrors(err, func(e error) {
+		if ve, ok := e.(*models.ValidationError); ok && !strings.HasPrefix(ve.Field, "action.") {
+			keep = append(keep, ve)
+		}
+	})
+	return errors.Join(keep...)
+}
+
+func fieldErrorsOf(err error) map[string]string {
+	errs, _, _ := fieldErrors(err)
+	return errs
 }
 
 // wizardSpec checks the steps before upTo and builds the spec: step 1 the
@@ -290,7 +348,7 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 		probe.RunEvent = &cfg
 	}
 	s.apply(&probe)
-	if err := probe.Validate(); err != nil && !isField(err, "action.type") {
+	if err := exceptAction(probe.Validate()); err != nil {
 		return probe, err
 	}
 	if upTo < 3 {
@@ -323,7 +381,8 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	p := views.WizardProps{
 		Title: w.title, ScopeLabel: w.scope.Label(), Step: step, PostURL: w.postURL, CancelURL: w.scope.ListURL(),
-		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
+		Form: form, Templates: payload.Templates(), Variables: variablesOf(form.Value("event_type")), Submit: w.submit,
+		Editing: w.existing != nil,
 	}
 	if runcond.IsRunEvent(form.Value("event_type")) {
 		p.Templates = payload.RunTemplates()
@@ -335,9 +394,12 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			p.RunPreview = preview
 		}
 	}
+	p.Trail = []views.Link{{Label: w.scope.Label(), Href: w.scope.ListURL()}}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
+		p.Trail = append(p.Trail, views.Link{Label: w.existing.Name, Href: p.CancelURL})
 	}
+	p.Trail = append(p.Trail, views.Link{Label: w.title, Href: w.postURL})
 	for _, e := range models.EventTypesFor(w.scope.Type) {
 		label := eventLabels[e]
 		if label == "" {
@@ -441,11 +503,24 @@ func (h *Handler) RegistryAutomations(c echo.Context) error {
 
 func (h *Handler) renderAutomationList(c echo.Context) error {
 	ctx, u, scope := c.Request().Context(), CurrentUser(c), routeScope(c)
-	rows, err := h.automationRows(ctx, u, scope)
+	nav := listNav(c, scope.ListURL())
+	nav.State = ""
+	var projectID, registryID *int64
+	if scope.Project != nil {
+		projectID = &scope.Project.ID
+	} else {
+		registryID = &scope.Registry.ID
+	}
+	list, more, err := models.AutomationsPage(ctx, h.db, projectID, registryID, nil, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
-	table := views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u))
+	nav.More = more
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return err
+	}
+	table := views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u), Nav: &nav})
 	if scope.Type == models.ScopeProject {
 		shell, err := h.ProjectShell(c, "", views.Link{Label: "Automations"})
 		if err != nil {
@@ -458,23 +533,24 @@ func (h *Handler) renderAutomationList(c echo.Context) error {
 }
 
 // collectionAutomations is the Automations section of a registry
-// collection page: the automations that apply to it.
+// collection page: every automation that applies to it (registry-wide
+// ones too), unpaged since they are few.
 func (h *Handler) collectionAutomations(c echo.Context, r *models.Registry, coll *models.Collection) (templ.Component, error) {
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	scope := &automationScope{Type: models.ScopeRegistryCollection, Registry: r, Collection: coll, Role: currentRole(c)}
-	rows, err := h.automationRows(ctx, u, scope)
-	if err != nil {
-		return nil, err
-	}
-	return views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u)), nil
-}
-
-// automationRows are a scope's automations as list rows.
-func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope) ([]views.AutomationRow, error) {
 	list, err := h.listAutomations(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return nil, err
+	}
+	return views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u)}), nil
+}
+
+// automationRows are a scope's automations as list rows.
+func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope, list []models.AutomationListing) ([]views.AutomationRow, error) {
 	targets, err := h.listingTargets(ctx, list)
 	if err != nil {
 		return nil, err
@@ -484,6 +560,7 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i] = views.AutomationRow{
 			ID: a.ID, Name: a.Name, Trigger: a.EventType, ActionType: actionLabel(a.ActionType),
 			Enabled: a.Enabled, LastStatus: a.LastState, CanAdmin: scope.CanAdmin(u),
+			Scope: scopeColumn(&a, scope),
 		}
 		if a.AliasRegex != "" {
 			rows[i].Trigger += " ~ " + a.AliasRegex
@@ -491,6 +568,20 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i].ActionName, rows[i].Queue = actionNames(&a.Automation, targets[i])
 	}
 	return rows, nil
+}
+
+// scopeColumn says what an automation of a list watches: the whole
+// project or registry, or one collection (with its page).
+func scopeColumn(a *models.AutomationListing, scope *automationScope) views.Link {
+	switch {
+	case a.ScopeType == models.ScopeRegistry:
+		return views.Link{Label: "Registry-wide"}
+	case a.ScopeType == models.ScopeRegistryCollection && scope.Registry != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.RegistryCollectionURL(scope.Registry.Name, a.CollectionName)}
+	case a.CollectionName != "" && scope.Project != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.ProjectCollectionURL(scope.Team.Name, scope.Project.Name, a.CollectionName)}
+	}
+	return views.Link{Label: "Whole project"}
 }
 
 // actionNames is what an automation's action targets, and its queue for
@@ -537,7 +628,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 // failed form (with its error after a refused retry).
 func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.Automation, scope *automationScope, retry views.Form) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	ds, detail, err := h.visibleHistory(ctx, u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
@@ -567,7 +658,7 @@ func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.
 	}
 	return h.Render(c, status, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
-		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), History: history, RunItems: items,
 		Chart: chart, RetryForm: retry,
 		Disabled: disabled, IntegrationTeam: targets.Team, CanReenable: canReenable,
 	}))
@@ -584,12 +675,11 @@ func (h *Handler) AutomationDeliveries(c echo.Context) error {
 }
 
 func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *automationScope) error {
-	u := CurrentUser(c)
-	ds, detail, err := h.visibleHistory(c.Request().Context(), u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
-	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(u), detail))
+	return h.Render(c, http.StatusOK, views.DeliveryHistory(history))
 }
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.
@@ -622,14 +712,14 @@ func (h *Handler) AutomationDelete(c echo.Context) error {
 	return redirect(c, scope.ListURL())
 }
 
-// DeliveryRedeliver is POST /deliveries/:id/redeliver from the history.
-func (h *Handler) DeliveryRedeliver(c echo.Context) error {
-	_, a, scope, err := h.redeliver(c)
-	if err != nil {
-		return err
+// variablesOf lists the payload variables that apply to event: the
+// wizard shows no variable that saving would refuse.
+func variablesOf(event string) []payload.VariableDoc {
+	var out []payload.VariableDoc
+	for _, v := range payload.Variables() {
+		if len(v.Events) == 0 || slices.Contains(v.Events, payload.EventType(event)) {
+			out = append(out, v)
+		}
 	}
-	if !isHTMX(c) {
-		return redirect(c, views.AutomationURL(a.ID))
-	}
-	return h.renderHistory(c, a, scope)
+	return out
 }

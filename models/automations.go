@@ -2,8 +2,10 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"time"
 
 	"gorm.io/gorm"
@@ -92,7 +94,7 @@ func CompileAliasRegex(expr string) (*AliasPattern, error) {
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, Invalid("event.alias_regex", "is not a valid regular expression: %v", err)
+		return nil, Invalid("event.alias_regex", "%s", regexProblem(expr, err))
 	}
 	// Leftmost-longest: if any match spans the whole alias it starts at 0,
 	// so the leftmost match starts there and the longest one at 0 is it.
@@ -228,4 +230,19 @@ FROM automations WHERE `+where+` ORDER BY id`, append([]any{eventID, now, now, n
 		return 0, fmt.Errorf("queue deliveries: %w", res.Error)
 	}
 	return int(res.RowsAffected), nil
+}
+
+// regexProblem says what is wrong with the user's regular expression in
+// their own text: the problem and the part of it where it is, not Go's
+// "error parsing regexp" wording.
+func regexProblem(expr string, err error) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return "is not a valid regular expression"
+	}
+	at := se.Expr
+	if at == "" || at == expr {
+		return fmt.Sprintf("is not a valid regular expression: %s in “%s”", se.Code, Excerpt(expr))
+	}
+	return fmt.Sprintf("is not a valid regular expression: %s at “%s” in “%s”", se.Code, Excerpt(at), Excerpt(expr))
 }

@@ -341,24 +341,5 @@ func DeliveriesOfAutomation(ctx context.Context, db *gorm.DB, automationID int64
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	out := make([]DeliveryWithAttempts, len(ds))
-	if len(ds) == 0 {
-		return out, nil
-	}
-	ids := make([]int64, len(ds))
-	index := map[int64]int{}
-	for i, d := range ds {
-		ids[i] = d.ID
-		index[d.ID] = i
-		out[i].Delivery = d
-	}
-	var attempts []DeliveryAttempt
-	if err := db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, number").Find(&attempts).Error; err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	for _, a := range attempts {
-		i := index[a.DeliveryID]
-		out[i].AttemptList = append(out[i].AttemptList, a)
-	}
-	return out, nil
+	return withAttempts(ctx, db, ds)
 }

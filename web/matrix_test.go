@@ -184,6 +184,7 @@ var routeExpectations = map[string]string{
 	"GET /projects/:team/:project/events":                                                tier.teamViewer,
 	"GET /projects/:team/:project/runs":                                                  tier.teamViewer,
 	"GET /projects/:team/:project/runs/:id":                                              tier.teamViewer,
+	"GET /projects/:team/:project/history":                                               tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection":                                 tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection/:version":                        tier.teamViewer,
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases":               tier.teamMember,
@@ -200,6 +201,7 @@ var routeExpectations = map[string]string{
 	"GET /registries/:registry/collections/:collection/automations/new":                 tier.registryAdmin,
 	"POST /registries/:registry/collections/:collection/automations/new":                tier.registryAdmin,
 	"GET /registries/:registry/events":                                                  tier.registryViewer,
+	"GET /registries/:registry/history":                                                 tier.registryViewer,
 	"GET /registries/:registry/collections/:collection":                                 tier.registryViewer,
 	"GET /registries/:registry/collections/:collection/:version":                        tier.registryViewer,
 	"POST /registries/:registry/collections/:collection/:version/aliases":               tier.registryMember,
@@ -240,6 +242,14 @@ var routeExpectations = map[string]string{
 	"POST /deliveries/:id/redeliver":                 tier.teamAdmin,
 	"POST /deliveries/:id/redeliver @registry":       tier.registryAdmin,
 	"POST /deliveries/:id/redeliver @collection":     tier.registryAdmin,
+	// Retry now: admins of the scope (a delivery not retrying answers 409).
+	"POST /deliveries/:id/retry-now":             tier.teamAdmin,
+	"POST /deliveries/:id/retry-now @registry":   tier.registryAdmin,
+	"POST /deliveries/:id/retry-now @collection": tier.registryAdmin,
+	// One history row, refreshed alone: whoever may view the automation.
+	"GET /deliveries/:id/row":             tier.teamViewer,
+	"GET /deliveries/:id/row @registry":   tier.registryViewer,
+	"GET /deliveries/:id/row @collection": tier.registryViewer,
 
 	"GET /api/v1/teams":                                      tier.signedIn,
 	"POST /api/v1/teams":                                     tier.siteAdmin, // handler
