@@ -149,6 +149,12 @@ func (h *Handler) APIWebhookTest(c echo.Context) error {
 // secret value shown as ••••. A template that does not validate or render is
 // a ValidationError on "payload"; nothing is sent then.
 func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.User, w *models.Webhook, template string) (views.WebhookTestResult, error) {
+	return h.sendTestWebhook(ctx, t, w, template, sampleVars(t, u))
+}
+
+// sendTestWebhook is testWebhook with the event variables given: the
+// automation preview's "Send as test" sends a real event's.
+func (h *Handler) sendTestWebhook(ctx context.Context, t *models.Team, w *models.Webhook, template string, vars payload.Vars) (views.WebhookTestResult, error) {
 	if strings.TrimSpace(template) == "" {
 		template = "{}"
 	}
@@ -159,7 +165,6 @@ func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.Use
 	if err != nil {
 		return views.WebhookTestResult{}, err
 	}
-	vars := sampleVars(t, u)
 	body, err := payload.Render(template, vars, resolved.Secrets, resolved.AccessToken)
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())

@@ -76,9 +76,12 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 func (ev *Event) MatchTarget() MatchTarget {
 	return MatchTarget{
 		Type: ev.Type, ProjectID: ev.ProjectID, RegistryID: ev.RegistryID,
-		CollectionID: ev.CollectionID, Alias: ev.Vars.Alias,
+		CollectionID: ev.CollectionID, Alias: ev.Vars.Alias, Subject: VersionSubject(ev.VersionID),
 	}
 }
+
+// VersionSubject is what dedupe counts once for artifact events: the version.
+func VersionSubject(versionID int64) string { return "version:" + strconv.FormatInt(versionID, 10) }
 
 // PayloadVars converts the snapshot into the payload renderer's variables.
 func (ev *Event) PayloadVars(automationName string) payload.Vars {

@@ -18,6 +18,22 @@ type Worker struct {
 	*jobs.Runner
 	secrets *secretbox.Box
 	sender  *sender.Sender
+	db      *gorm.DB
+	log     *slog.Logger
+}
+
+// Run delivers until ctx ends, sweeping expired approvals beside it.
+func (w *Worker) Run(ctx context.Context) error {
+	sweepCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		jobs.SweepApprovals(sweepCtx, w.db, jobs.ApprovalSweepInterval, w.log)
+	}()
+	err := w.Runner.Run(ctx)
+	stop()
+	<-done
+	return err
 }
 
 // NewWorker builds the delivery worker (serve runs it in-process, worker
@@ -46,7 +62,7 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		Schedule:    schedule,
 		Grace:       cfg.ShutdownTimeout,
 	}, log)
-	return &Worker{Runner: runner, secrets: box, sender: snd}, nil
+	return &Worker{Runner: runner, secrets: box, sender: snd, db: db, log: log}, nil
 }
 
 // Close releases the worker's connections and keeper; call it after Run returns.
