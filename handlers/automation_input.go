@@ -200,8 +200,8 @@ func automationInputFrom(a *models.Automation, scope *automationScope, t actionT
 	enabled := a.Enabled
 	in := automationInput{
 		Name: a.Name, Description: a.Description, Enabled: &enabled, Scope: scope.names(),
-		Event:  eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
-		Action: actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
+		Event:           eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
+		Action:          actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
 		RequireApproval: a.RequireApproval, ApprovalTimeout: models.FormatWindow(a.ApprovalTimeout),
 	}
 	if a.DedupeWindow > 0 {

@@ -70,8 +70,8 @@ type Automation struct {
 	RequireApproval bool      `gorm:"column:require_approval"`
 	ApprovalTimeout int64     `gorm:"column:approval_timeout"`
 	CreatedBy       int64     `gorm:"column:created_by"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
-	UpdatedAt  time.Time `gorm:"column:updated_at"`
+	CreatedAt       time.Time `gorm:"column:created_at"`
+	UpdatedAt       time.Time `gorm:"column:updated_at"`
 }
 
 // TableName maps Automation to its table.
