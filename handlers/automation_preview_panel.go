@@ -11,49 +11,57 @@ import (
 	"github.com/automations-dev/automations/views"
 )
 
-// wizardDraft reads the wizard's posted form, and the scope its hidden
-// fields name, into a draft automation for the Preview and Dry run
-// panels. The caller must administer the scope, as for saving.
-func (h *Handler) wizardDraft(c echo.Context) (*automationScope, models.AutomationSpec, error) {
+// wizardScope is the scope the wizard's hidden fields name (the automation
+// being edited, or scope names), which the caller must administer, as
+// for saving. Its errors are the route's answer (404, 403).
+func (h *Handler) wizardScope(c echo.Context) (*automationScope, error) {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	var scope *automationScope
 	if id := c.FormValue("automation_id"); id != "" {
 		n, err := strconv.ParseInt(id, 10, 64)
 		if err != nil {
-			return nil, models.AutomationSpec{}, models.ErrNotFound
+			return nil, models.ErrNotFound
 		}
 		a, s, err := h.automationFor(c, n, models.RoleAdmin)
 		if err != nil {
-			return nil, models.AutomationSpec{}, err
+			return nil, err
 		}
-		s.Editing, scope = a, s
-	} else {
-		s, err := h.resolveScope(ctx, u, scopeNames{Type: c.FormValue("scope_type"), Project: c.FormValue("scope_project"),
-			Registry: c.FormValue("scope_registry"), Collection: c.FormValue("scope_collection")})
-		if err != nil {
-			return nil, models.AutomationSpec{}, err
-		}
-		if !s.CanAdmin(u) {
-			return nil, models.AutomationSpec{}, Forbidden()
-		}
-		scope = s
+		s.Editing = a
+		return s, nil
 	}
+	s, err := h.resolveScope(ctx, u, scopeNames{Type: c.FormValue("scope_type"), Project: c.FormValue("scope_project"),
+		Registry: c.FormValue("scope_registry"), Collection: c.FormValue("scope_collection")})
+	if err != nil {
+		return nil, err
+	}
+	if !s.CanAdmin(u) {
+		return nil, Forbidden()
+	}
+	return s, nil
+}
+
+// wizardDraft reads the wizard's posted form into a draft automation for
+// the Preview and Dry run panels; its errors are what the panel shows.
+func (h *Handler) wizardDraft(c echo.Context, scope *automationScope) (models.AutomationSpec, error) {
 	form := wizardForm(c)
 	if strings.TrimSpace(form.Values["name"]) == "" {
 		form.Values["name"] = "(unnamed automation)"
 	}
-	spec, err := h.wizardSpec(ctx, u, scope, form, 3)
+	spec, err := h.wizardSpec(c.Request().Context(), CurrentUser(c), scope, form, 3)
 	if err == nil {
 		err = spec.Validate()
 	}
-	return scope, spec, err
+	return spec, err
 }
 
 // AutomationPreview is POST /automations/preview: the wizard's Preview
 // panel (htmx), rendered for the chosen event or the most recent match.
 func (h *Handler) AutomationPreview(c echo.Context) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	scope, spec, err := h.wizardDraft(c)
+	scope, err := h.wizardScope(c)
+	if err != nil {
+		return err
+	}
+	spec, err := h.wizardDraft(c, scope)
 	var p *views.AutomationPreview
 	if err == nil {
 		p, err = h.buildPreview(ctx, u, scope, spec, eventIDParam(c.FormValue("event_id")))
@@ -73,7 +81,11 @@ func (h *Handler) AutomationPreview(c echo.Context) error {
 // for admins of the team that owns the webhook (as Test webhook, §9).
 func (h *Handler) AutomationPreviewSend(c echo.Context) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	scope, spec, err := h.wizardDraft(c)
+	scope, err := h.wizardScope(c)
+	if err != nil {
+		return err
+	}
+	spec, err := h.wizardDraft(c, scope)
 	if err != nil {
 		msg, ok := previewError(err)
 		if !ok {
@@ -133,7 +145,11 @@ func (h *Handler) previewTarget(c echo.Context, u *models.User, scope *automatio
 // AutomationDryRun is POST /automations/dry-run: the wizard's Dry run
 // panel, "would have fired N times in the last 30 days".
 func (h *Handler) AutomationDryRun(c echo.Context) error {
-	_, spec, err := h.wizardDraft(c)
+	scope, err := h.wizardScope(c)
+	if err != nil {
+		return err
+	}
+	spec, err := h.wizardDraft(c, scope)
 	var r *views.DryRun
 	if err == nil {
 		days, _ := strconv.Atoi(c.FormValue("days"))
