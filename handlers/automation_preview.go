@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -191,15 +192,15 @@ func (h *Handler) sampleEvent(ctx context.Context, u *models.User, scope *automa
 		}
 	}
 	ev := &models.Event{Type: a.EventType, ProjectID: a.ProjectID, RegistryID: a.RegistryID, CollectionID: s.Collection.ID, CreatedAt: time.Now().UTC()}
-	ref := "v0"
+	ref, alias := "v0", ""
 	if a.EventType == models.EventAddArtifactAlias {
-		ref = sampleAlias(a.AliasRegex)
-		ev.Vars.Alias = ref
+		alias = sampleAlias(a.AliasRegex)
+		ref = alias
 	}
 	ev.Vars = models.EventVars{
 		EntityName: s.EntityName(h.orgName), ProjectName: s.ProjectName(), ArtifactCollectionName: s.Collection.Name,
 		ArtifactVersion: models.ArtifactVersionRef(0), ArtifactVersionString: s.VersionString(h.orgName, ref),
-		ArtifactMetadata: json.RawMessage(`{}`), EventAuthor: u.Username, EventType: a.EventType, Alias: ev.Vars.Alias,
+		ArtifactMetadata: json.RawMessage(`{}`), EventAuthor: u.Username, EventType: a.EventType, Alias: alias,
 	}
 	return ev, nil
 }
@@ -211,8 +212,9 @@ func sampleAlias(regex string) string {
 	if err != nil {
 		return "production"
 	}
-	for _, c := range []string{strings.Trim(regex, "^$"), "production", "prod", "staging", "candidate", "latest-good"} {
-		if c != "" && re.Match(c) {
+	plain := strings.TrimSuffix(strings.TrimPrefix(regex, "^"), "$")
+	for _, c := range []string{plain, "production", "prod", "staging", "candidate", "latest-good"} {
+		if c != "" && regexp.QuoteMeta(c) == c && re.Match(c) {
 			return c
 		}
 	}
