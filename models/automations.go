@@ -67,11 +67,13 @@ type Automation struct {
 	DedupeWindow int64 `gorm:"column:dedupe_window"`
 	// RequireApproval parks deliveries as awaiting_approval until a scope
 	// admin approves; ApprovalTimeout (seconds) rejects them after.
-	RequireApproval bool      `gorm:"column:require_approval"`
-	ApprovalTimeout int64     `gorm:"column:approval_timeout"`
-	CreatedBy       int64     `gorm:"column:created_by"`
-	CreatedAt       time.Time `gorm:"column:created_at"`
-	UpdatedAt       time.Time `gorm:"column:updated_at"`
+	RequireApproval bool  `gorm:"column:require_approval"`
+	ApprovalTimeout int64 `gorm:"column:approval_timeout"`
+	CreatedBy       int64 `gorm:"column:created_by"`
+	// aliasRE is AliasRegex compiled, set by Explain on first use.
+	aliasRE   *AliasPattern
+	CreatedAt time.Time `gorm:"column:created_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
 }
 
 // TableName maps Automation to its table.
@@ -79,7 +81,10 @@ func (Automation) TableName() string { return "automations" }
 
 // AliasPattern is an alias regex (RE2) that must match the whole alias:
 // "prod" matches "prod" but not "production".
-type AliasPattern struct{ re *regexp.Regexp }
+type AliasPattern struct {
+	re   *regexp.Regexp
+	expr string // the text it was compiled from
+}
 
 // CompileAliasRegex compiles the user's expression on its own, never glued
 // into a larger pattern: text such as `prod)|(?:zzz` cannot close an

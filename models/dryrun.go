@@ -26,8 +26,8 @@ type EventScan struct {
 // most Keep) and the newest Keep of them with their snapshots.
 //
 // It reads through events_project_type_time / events_registry_type_time,
-// and only the few columns matching needs (the alias out of the JSON
-// snapshot, for alias events), so 100,000 events cost one index range scan.
+// and only the few columns matching needs (events.alias rather than the
+// JSON snapshot), so 100,000 events cost one index range scan.
 func MatchingEvents(ctx context.Context, db *gorm.DB, a *Automation, scan EventScan) (int, []Event, error) {
 	on := *a
 	on.Enabled = true
@@ -38,14 +38,7 @@ func MatchingEvents(ctx context.Context, db *gorm.DB, a *Automation, scan EventS
 	if scopeID == nil {
 		return 0, nil, fmt.Errorf("matching events: automation has no scope")
 	}
-	alias := "''"
-	if a.EventType == EventAddArtifactAlias {
-		alias = "COALESCE(json_extract(payload, '$.alias'), '')"
-		if Dialect(db) == "postgres" {
-			alias = "COALESCE(payload::jsonb ->> 'alias', '')"
-		}
-	}
-	q := "SELECT id, collection_id, version_id, " + alias + " FROM events WHERE " + col + " = ? AND type = ?"
+	q := "SELECT id, collection_id, version_id, alias FROM events WHERE " + col + " = ? AND type = ?"
 	args := []any{*scopeID, a.EventType}
 	if !scan.Since.IsZero() {
 		q += " AND created_at >= ?"

@@ -23,16 +23,18 @@ const (
 // §4, §5). It is written by RecordEvent in the mutation's own transaction,
 // so it exists exactly when the change does.
 type Event struct {
-	ID           int64     `gorm:"column:id;primaryKey"`
-	Type         string    `gorm:"column:type"`
-	ScopeKind    string    `gorm:"column:scope_kind"`
-	ProjectID    *int64    `gorm:"column:project_id"`
-	RegistryID   *int64    `gorm:"column:registry_id"`
-	CollectionID int64     `gorm:"column:collection_id"`
-	VersionID    int64     `gorm:"column:version_id"`
-	AuthorID     *int64    `gorm:"column:author_id"`
-	Payload      string    `gorm:"column:payload"`
-	CreatedAt    time.Time `gorm:"column:created_at"`
+	ID           int64  `gorm:"column:id;primaryKey"`
+	Type         string `gorm:"column:type"`
+	ScopeKind    string `gorm:"column:scope_kind"`
+	ProjectID    *int64 `gorm:"column:project_id"`
+	RegistryID   *int64 `gorm:"column:registry_id"`
+	CollectionID int64  `gorm:"column:collection_id"`
+	VersionID    int64  `gorm:"column:version_id"`
+	AuthorID     *int64 `gorm:"column:author_id"`
+	Payload      string `gorm:"column:payload"`
+	// Alias is Vars.Alias kept in its own column (dry runs match on it).
+	Alias     string    `gorm:"column:alias"`
+	CreatedAt time.Time `gorm:"column:created_at"`
 	// Vars is the snapshot stored in Payload.
 	Vars EventVars `gorm:"-"`
 }
@@ -62,7 +64,7 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event payload: %w", err)
 	}
-	ev.Payload = string(raw)
+	ev.Payload, ev.Alias = string(raw), ev.Vars.Alias
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}

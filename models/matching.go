@@ -41,13 +41,26 @@ func (a *Automation) Explain(t MatchTarget) (Mismatch, bool) {
 	if a.EventType != t.Type {
 		return Mismatch{MismatchEventType, "watches " + a.EventType + ", not " + t.Type}, false
 	}
-	if t.Type == EventAddArtifactAlias && !aliasMatches(a.AliasRegex, t.Alias) {
+	if t.Type == EventAddArtifactAlias && !a.aliasMatches(t.Alias) {
 		return Mismatch{MismatchAlias, fmt.Sprintf("alias %q does not match %s", t.Alias, a.AliasRegex)}, false
 	}
 	if !a.Enabled {
 		return Mismatch{MismatchDisabled, "the automation is disabled"}, false
 	}
 	return Mismatch{}, true
+}
+
+// aliasMatches checks the alias regex, compiled once per Automation value
+// (a dry run decides thousands of events with one).
+func (a *Automation) aliasMatches(alias string) bool {
+	if a.aliasRE == nil || a.aliasRE.expr != a.AliasRegex {
+		re, err := CompileAliasRegex(a.AliasRegex)
+		if err != nil {
+			return false
+		}
+		re.expr, a.aliasRE = a.AliasRegex, re
+	}
+	return a.aliasRE.Match(alias)
 }
 
 func (a *Automation) explainScope(t MatchTarget) (Mismatch, bool) {

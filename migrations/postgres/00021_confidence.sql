@@ -42,6 +42,11 @@ CREATE TABLE delivery_dedupe (
     PRIMARY KEY (automation_id, subject)
 );
 
+-- The alias an ADD_ARTIFACT_ALIAS event added, beside its snapshot, so a
+-- dry run over many events matches without parsing JSON.
+ALTER TABLE events ADD COLUMN alias TEXT NOT NULL DEFAULT '';
+UPDATE events SET alias = COALESCE(payload::jsonb ->> 'alias', '') WHERE type = 'ADD_ARTIFACT_ALIAS';
+
 -- Dry run and preview read a scope's events of one type, newest first.
 CREATE INDEX events_project_type_time ON events (project_id, type, created_at);
 CREATE INDEX events_registry_type_time ON events (registry_id, type, created_at);
@@ -49,6 +54,7 @@ CREATE INDEX events_registry_type_time ON events (registry_id, type, created_at)
 -- +goose Down
 DROP INDEX events_registry_type_time;
 DROP INDEX events_project_type_time;
+ALTER TABLE events DROP COLUMN alias;
 DROP TABLE delivery_dedupe;
 DROP INDEX events_version;
 DROP INDEX run_queue_items_event;
