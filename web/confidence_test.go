@@ -530,6 +530,9 @@ func TestEventLineageExplainsEachAutomation(t *testing.T) {
 	if !strings.Contains(page, `data-state="skipped"`) || !strings.Contains(page, "dedupe: at most once per artifact version") {
 		t.Error("the alias event page does not show dedup's skipped delivery and why")
 	}
+	if _, page := s.Get(t, "/projects/ml/mnist/artifacts/mnist-model/v0"); !strings.Contains(page, fmt.Sprintf(`href="/events/%v"`, createID)) {
+		t.Error("the version page does not link to its events' lineage")
+	}
 	if status, _ := f.app.SignInHTTP(t, "out@example.com").Get(t, fmt.Sprintf("/events/%v", createID)); status != http.StatusNotFound {
 		t.Errorf("an outsider opens the event page: %d, want 404", status)
 	}
