@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -536,4 +537,50 @@ func TestEventLineageExplainsEachAutomation(t *testing.T) {
 	if status, _ := f.app.SignInHTTP(t, "out@example.com").Get(t, fmt.Sprintf("/events/%v", createID)); status != http.StatusNotFound {
 		t.Errorf("an outsider opens the event page: %d, want 404", status)
 	}
+}
+
+// A gated Slack automation posts only once approved, and posts exactly
+// the message its preview showed for that event.
+func TestSlackApprovalPostsThePreviewedMessage(t *testing.T) {
+	f := newSlackFixture(t)
+	f.integration(t, "C0ALERTS", "alerts")
+	af := &automationFixture{app: f.app, key: f.app.APIKey(t, f.alice)}
+	body := map[string]any{
+		"name": "gated-alerts", "enabled": true, "require_approval": true,
+		"scope":  map[string]any{"type": "project", "project": "ml/vision"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "slack", "team": "ml", "channel": "#alerts"},
+	}
+	a := af.must(t, http.StatusCreated, "POST", "/api/v1/automations", body)
+	af.must(t, http.StatusCreated, "POST", "/api/v1/projects/ml/vision/artifacts", map[string]any{"name": "dataset", "type": "dataset"})
+	ds := af.deliveries(t, a["id"], allIn("awaiting_approval", 1))
+	preview := af.must(t, http.StatusOK, "POST", "/api/v1/automations/preview", body)
+	if preview["sample"] != false || preview["event_id"] != ds[0]["event_id"] {
+		t.Fatalf("preview = %v, want the delivery's event %v", preview, ds[0]["event_id"])
+	}
+	if n := len(f.fake.Messages()); n != 0 {
+		t.Fatalf("%d messages posted before approval", n)
+	}
+	af.must(t, http.StatusOK, "POST", "/api/v1/deliveries/"+ds[0]["id"].(string)+"/approve", map[string]any{"comment": "ok"})
+	af.deliveries(t, a["id"], allIn("succeeded", 1))
+	msgs := f.fake.Messages()
+	slack := preview["slack"].(map[string]any)
+	if len(msgs) != 1 || msgs[0].Channel != slack["channel"] || msgs[0].Text != slack["text"] {
+		t.Fatalf("posted %+v, previewed %v", msgs, slack)
+	}
+	if want, _ := json.Marshal(slack["blocks"]); !jsonEqual(t, want, []byte(msgs[0].Blocks)) {
+		t.Errorf("posted blocks %s, previewed %s", msgs[0].Blocks, want)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b []byte) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal(a, &x); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &y); err != nil {
+		t.Fatal(err)
+	}
+	return reflect.DeepEqual(x, y)
 }
