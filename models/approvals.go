@@ -70,18 +70,49 @@ func DecideDelivery(ctx context.Context, db *gorm.DB, d *Delivery, dec Decision)
 }
 
 // ExpireApprovals rejects the deliveries whose approval window passed
-// (a worker sweep; the conditional UPDATE leaves any decided meanwhile).
+// (a worker sweep) and records each expiry in its scope's audit log. The
+// conditional UPDATE leaves any decided meanwhile, and only the rows it
+// changed are logged, so concurrent sweeps log each expiry once.
 func ExpireApprovals(ctx context.Context, db *gorm.DB, now time.Time) (int, error) {
-	res := db.WithContext(ctx).Model(&Delivery{}).
-		Where("state = ? AND expires_at <= ?", DeliveryAwaitingApproval, now.UTC()).
-		Updates(map[string]any{
-			"state": string(DeliveryRejected), "completed_at": now.UTC(), "decided_at": now.UTC(), "updated_at": now.UTC(),
-			"reason": "expired: nobody approved it in time",
-		})
-	if res.Error != nil {
-		return 0, fmt.Errorf("expire approvals: %w", res.Error)
+	now = now.UTC()
+	var due []struct {
+		ID             int64  `gorm:"column:id"`
+		UID            string `gorm:"column:uid"`
+		AutomationName string `gorm:"column:automation_name"`
+		TeamID         *int64 `gorm:"column:team_id"`
+		RegistryID     *int64 `gorm:"column:registry_id"`
 	}
-	return int(res.RowsAffected), nil
+	err := db.WithContext(ctx).Table("deliveries AS d").
+		Select("d.id, d.uid, d.automation_name, p.team_id, a.registry_id").
+		Joins("LEFT JOIN automations a ON a.id = d.automation_id").
+		Joins("LEFT JOIN projects p ON p.id = a.project_id").
+		Where("d.state = ? AND d.expires_at <= ?", DeliveryAwaitingApproval, now).Order("d.id").Limit(500).Scan(&due).Error
+	if err != nil || len(due) == 0 {
+		return 0, err
+	}
+	expired := 0
+	for _, d := range due {
+		err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+			res := tx.Model(&Delivery{}).Where("id = ? AND state = ?", d.ID, DeliveryAwaitingApproval).Updates(map[string]any{
+				"state": string(DeliveryRejected), "completed_at": now, "decided_at": now, "updated_at": now,
+				"reason": "expired: nobody approved it in time",
+			})
+			if res.Error != nil || res.RowsAffected == 0 {
+				return res.Error
+			}
+			expired++
+			return audit.Record(ctx, tx, audit.Entry{
+				TeamID: d.TeamID, RegistryID: d.RegistryID, ActorName: "system", Kind: "delivery.expire",
+				Target: "delivery " + d.UID + " of automation " + d.AutomationName,
+				Before: audit.JSON(map[string]any{"state": DeliveryAwaitingApproval}),
+				After:  audit.JSON(map[string]any{"state": DeliveryRejected, "reason": "expired"}),
+			})
+		})
+		if err != nil {
+			return expired, fmt.Errorf("expire approval of %s: %w", d.UID, err)
+		}
+	}
+	return expired, nil
 }
 
 // AwaitingApproval is a delivery waiting for a decision, with what a

@@ -448,6 +448,14 @@ func TestApprovalApproveRejectExpire(t *testing.T) {
 	if r, _ := ds[0]["reason"].(string); !strings.HasPrefix(r, "expired") {
 		t.Errorf("expired delivery reason = %q", r)
 	}
+	if n, err := models.ExpireApprovals(context.Background(), f.app.DB, time.Now().Add(3*time.Hour)); err != nil || n != 0 {
+		t.Errorf("a second sweep expired %d (%v), want 0", n, err)
+	}
+	var kinds []string
+	f.app.DB.Table("audit_log").Where("kind LIKE 'delivery.%' AND team_id IS NOT NULL").Order("id").Pluck("kind", &kinds)
+	if !slices.Equal(kinds, []string{"delivery.approve", "delivery.reject", "delivery.expire"}) {
+		t.Errorf("audit log kinds = %v", kinds)
+	}
 	_, page := lead.Get(t, fmt.Sprintf("/automations/%v", a["id"]))
 	for _, want := range []string{"Approved by", "ship it", "Rejected by", "not on a Friday", "expired: nobody approved it in time"} {
 		if !strings.Contains(page, want) {
@@ -583,4 +591,34 @@ func jsonEqual(t *testing.T, a, b []byte) bool {
 		t.Fatal(err)
 	}
 	return reflect.DeepEqual(x, y)
+}
+
+// On the edit page the panels work from the stored automation (its
+// automation_id) and the fields being edited; a member who cannot edit it
+// gets 403.
+func TestPreviewAndDryRunPanelsOnEdit(t *testing.T) {
+	f, _ := approvalFixture(t)
+	a := f.must(t, http.StatusCreated, "POST", "/api/v1/automations", projectAutomation("edit-me", "CREATE_ARTIFACT", `{"v": "${artifact_version_string}"}`))
+	f.logArtifact(t, "mnist-model", "model")
+	f.receiver.next(t)
+	form := map[string][]string{
+		"automation_id": {fmt.Sprint(a["id"])}, "step": {"3"}, "event_type": {"CREATE_ARTIFACT"}, "team": {"ml"},
+		"action_type": {"webhook"}, "webhook": {"ci"}, "payload": {`{"edited": "${artifact_version_string}"}`}, "name": {"edit-me"},
+	}
+	lead := f.app.SignInHTTP(t, "lead@example.com")
+	status, panel := lead.PostFormHTMX(t, "/automations/preview", form)
+	if status != http.StatusOK || !strings.Contains(panel, `{&#34;edited&#34;:&#34;ml/mnist/mnist-model:v0&#34;}`) {
+		t.Errorf("edit preview: %d\n%s", status, panel)
+	}
+	status, panel = lead.PostFormHTMX(t, "/automations/dry-run", form)
+	if status != http.StatusOK || !strings.Contains(panel, `data-testid="dry-run-count">1<`) {
+		t.Errorf("edit dry run: %d\n%s", status, panel)
+	}
+	form["payload"] = []string{`{"v": "${no_such_variable}"}`}
+	if _, panel = lead.PostFormHTMX(t, "/automations/preview", form); !strings.Contains(panel, `data-testid="preview-error"`) || !strings.Contains(panel, "no_such_variable") {
+		t.Errorf("a bad payload's preview says:\n%s", panel)
+	}
+	if status, _ := f.app.SignInHTTP(t, "dev@example.com").PostFormHTMX(t, "/automations/preview", form); status != http.StatusForbidden {
+		t.Errorf("a member previews an automation they cannot edit: %d, want 403", status)
+	}
 }
