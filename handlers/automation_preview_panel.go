@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -42,15 +43,46 @@ func (h *Handler) wizardScope(c echo.Context) (*automationScope, error) {
 // wizardDraft reads the wizard's posted form into a draft automation for
 // the Preview and Dry run panels; its errors are what the panel shows.
 func (h *Handler) wizardDraft(c echo.Context, scope *automationScope) (models.AutomationSpec, error) {
-	form := wizardForm(c)
-	if strings.TrimSpace(form.Values["name"]) == "" {
-		form.Values["name"] = "(unnamed automation)"
+	return h.draftOfForm(c, scope, wizardForm(c))
+}
+
+func (h *Handler) draftOfForm(c echo.Context, scope *automationScope, form views.Form) (models.AutomationSpec, error) {
+	values := maps.Clone(form.Values) // the form shown keeps what the user typed
+	if strings.TrimSpace(values["name"]) == "" {
+		values["name"] = "(unnamed automation)"
 	}
-	spec, err := h.wizardSpec(c.Request().Context(), CurrentUser(c), scope, form, 3)
+	spec, err := h.wizardSpec(c.Request().Context(), CurrentUser(c), scope, views.Form{Values: values, Errors: map[string]string{}}, 3)
 	if err == nil {
 		err = spec.Validate()
 	}
 	return spec, err
+}
+
+// wizardPanels renders the Details step's Preview and Dry run panels for
+// the form as it stands; what is not complete yet is the panels' message.
+func (h *Handler) wizardPanels(c echo.Context, scope *automationScope, form views.Form) (views.AutomationPreview, views.DryRun, error) {
+	ctx, u := c.Request().Context(), CurrentUser(c)
+	spec, err := h.draftOfForm(c, scope, form)
+	if err != nil {
+		msg, ok := previewError(err)
+		if !ok {
+			return views.AutomationPreview{}, views.DryRun{}, err
+		}
+		return views.AutomationPreview{Error: msg}, views.DryRun{Error: msg}, nil
+	}
+	p, err := h.buildPreview(ctx, u, scope, spec, 0)
+	if err != nil {
+		msg, ok := previewError(err)
+		if !ok {
+			return views.AutomationPreview{}, views.DryRun{}, err
+		}
+		p = &views.AutomationPreview{Error: msg}
+	}
+	r, err := h.dryRun(ctx, spec, 0)
+	if err != nil {
+		return views.AutomationPreview{}, views.DryRun{}, err
+	}
+	return *p, *r, nil
 }
 
 // AutomationPreview is POST /automations/preview: the wizard's Preview

@@ -386,6 +386,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			p.Queues = append(p.Queues, views.Option{Value: q.Name, Label: q.Name})
 		}
 	}
+	if step == 3 {
+		if p.Preview, p.DryRun, err = h.wizardPanels(c, w.scope, form); err != nil {
+			return err
+		}
+	}
 	if isHTMX(c) {
 		// htmx swaps only 2xx answers: field errors come back as 200.
 		return h.Render(c, http.StatusOK, views.AutomationWizard(p))
