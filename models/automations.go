@@ -125,32 +125,39 @@ type MatchTarget struct {
 	Subject string
 }
 
-// MatchAutomations returns the enabled automations that fire for ev: the
-// candidates of ev's scope read through the scope indexes, each then
-// decided by Explain, the one rule that live events, dry runs and the
-// lineage page share.
+// MatchAutomations returns the enabled automations that fire for ev (the
+// columns matching and queueing need): the candidates of ev's scope read
+// through the scope indexes, each then decided by Explain, the one rule
+// that live events, dry runs and the lineage page share.
 func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Automation, error) {
 	where, args, err := candidates(ev)
 	if err != nil {
 		return nil, err
 	}
-	var found []Automation
-	// Not the payload or action config: matching needs neither.
-	if err := tx.WithContext(ctx).Select(matchColumns).Where(where, args...).Order("id").Find(&found).Error; err != nil {
+	// Only what Explain and the options need (not the payload), scanned
+	// by hand: this runs in every event's transaction.
+	rows, err := tx.WithContext(ctx).Raw("SELECT id, enabled, scope_type, project_id, registry_id, collection_id, event_type, "+
+		"alias_regex, dedupe_window, require_approval, approval_timeout FROM automations WHERE "+where+" ORDER BY id", args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("match automations: %w", err)
 	}
-	matched := found[:0]
-	for _, a := range found {
+	defer rows.Close()
+	var matched []Automation
+	for rows.Next() {
+		var a Automation
+		if err := rows.Scan(&a.ID, &a.Enabled, &a.ScopeType, &a.ProjectID, &a.RegistryID, &a.CollectionID, &a.EventType,
+			&a.AliasRegex, &a.DedupeWindow, &a.RequireApproval, &a.ApprovalTimeout); err != nil {
+			return nil, fmt.Errorf("match automations: %w", err)
+		}
 		if _, ok := a.Explain(ev); ok {
 			matched = append(matched, a)
 		}
 	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("match automations: %w", err)
+	}
 	return matched, nil
 }
-
-// matchColumns are the automation columns matching and queueing read.
-const matchColumns = "id, name, enabled, scope_type, project_id, registry_id, collection_id, event_type, alias_regex, " +
-	"action_type, team_id, webhook_id, revision_id, dedupe_window, require_approval, approval_timeout"
 
 // candidates is the condition on automations that selects the enabled
 // ones of ev's scope and type; for ADD_ARTIFACT_ALIAS their alias regex is

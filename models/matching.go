@@ -3,6 +3,7 @@ package models
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -142,7 +143,7 @@ func enqueueMatched(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTar
 		}
 	}
 	if len(queued) > 0 {
-		n, err := insertQueued(tx, eventID, queued, now)
+		n, err := insertQueued(tx, eventID, ev, queued, now)
 		if err != nil {
 			return written, err
 		}
@@ -152,14 +153,21 @@ func enqueueMatched(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTar
 }
 
 // insertQueued is the common case: queued deliveries for automations ids
-// made by the database from their rows in one statement (no round trip to
-// read them, no parameters per delivery).
-func insertQueued(tx *gorm.DB, eventID int64, ids []int64, now time.Time) (int, error) {
+// (matched for ev) made by the database from their rows in one statement
+// of fixed text (no parameters per delivery).
+func insertQueued(tx *gorm.DB, eventID int64, ev MatchTarget, ids []int64, now time.Time) (int, error) {
 	uid, id, at := deliveryUIDExpr(tx)
+	in, list := idList(tx, ids)
+	// The candidates' condition again, so the rows are found through the
+	// scope index; the id list is what Explain accepted among them.
+	where, args, err := candidates(ev)
+	if err != nil {
+		return 0, err
+	}
 	res := tx.Exec(`INSERT INTO deliveries (uid, event_id, automation_id, automation_name, action_type, team_id, webhook_id,
   revision_id, state, attempts, next_attempt_at, created_at, updated_at)
 SELECT `+uid+`, `+id+`, id, name, action_type, team_id, webhook_id, revision_id, 'queued', 0, `+at+`, `+at+`, `+at+`
-FROM automations WHERE id IN ? ORDER BY id`, eventID, now, now, now, ids)
+FROM automations WHERE `+where+` AND `+in+` ORDER BY id`, append(append([]any{eventID, now, now, now}, args...), list)...)
 	if res.Error != nil {
 		return 0, fmt.Errorf("queue deliveries: %w", res.Error)
 	}
@@ -184,6 +192,21 @@ FROM automations WHERE id IN ? ORDER BY id RETURNING id`,
 		return nil, fmt.Errorf("write %s deliveries: %w", state, err)
 	}
 	return out, nil
+}
+
+// idList is "id is one of ids" as one parameter, so the statement's text
+// is the same whatever the number of automations (PostgreSQL plans it
+// once per connection instead of once per distinct list length).
+// (SQLite prepares cheaply: the list is expanded there.)
+func idList(tx *gorm.DB, ids []int64) (cond string, arg any) {
+	if Dialect(tx) != "postgres" {
+		return "id IN ?", ids
+	}
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return "id = ANY(CAST(? AS BIGINT[]))", "{" + strings.Join(parts, ",") + "}"
 }
 
 // deliveryUIDExpr is the SQL making a delivery's public id, and the casts
