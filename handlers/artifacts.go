@@ -88,6 +88,13 @@ func (h *Handler) renderVersionPage(c echo.Context, status int, vp *versionPage,
 		Collection: coll, Version: v, VersionString: vp.scope.VersionString(h.orgName, v.Version()),
 		URL: vp.url, CanWrite: models.CanWrite(u, currentRole(c)), AliasForm: aliasForm, LinkForm: linkForm,
 	}
+	evs, err := models.EventsOfVersion(ctx, h.db, v.ID, 20)
+	if err != nil {
+		return err
+	}
+	for i := range evs {
+		props.Events = append(props.Events, previewEvent(&evs[i]))
+	}
 	trail := []views.Link{{Label: coll.Name, Href: vp.collURL}, {Label: v.Version()}}
 	if vp.scope.InRegistry() {
 		if v.SourceVersionID != nil {

@@ -46,6 +46,20 @@ var wizardFields = []struct {
 	{"name", "name", 3},
 	{"description", "description", 3},
 	{"enabled", "enabled", 3},
+	{"dedupe", "dedupe", 3},
+	{"dedupe_window", "dedupe_window", 3},
+	{"require_approval", "require_approval", 3},
+	{"approval_timeout", "approval_timeout", 3},
+}
+
+// wizardForm reads the wizard's fields from the posted form.
+func wizardForm(c echo.Context) views.Form {
+	form := views.NewForm()
+	for _, f := range wizardFields {
+		form.Values[f.form] = c.FormValue(f.form)
+	}
+	readRunEventForm(c, form)
+	return form
 }
 
 // routeScope is the project or registry of a route guarded by
@@ -92,6 +106,7 @@ func (h *Handler) newAutomationWizard(c echo.Context, scope *automationScope) er
 		form.Values["action_type"] = models.ActionWebhook
 		form.Values["job_version"] = "latest"
 		form.Values["overrides"] = "{}"
+		form.Values["dedupe_window"], form.Values["approval_timeout"] = "24h", "72h"
 		if scope.Project != nil {
 			form.Values["destination_project"] = scope.Team.Name + "/" + scope.Project.Name
 		}
@@ -132,6 +147,14 @@ func (h *Handler) AutomationEdit(c echo.Context) error {
 			form.Values["enabled"] = "on"
 		}
 		runEventFormValues(in.Event, form.Values)
+		form.Values["dedupe"], form.Values["dedupe_window"] = "off", "24h"
+		if in.DedupeWindow != "" {
+			form.Values["dedupe"], form.Values["dedupe_window"] = "on", in.DedupeWindow
+		}
+		form.Values["require_approval"], form.Values["approval_timeout"] = "off", in.ApprovalTimeout
+		if in.RequireApproval {
+			form.Values["require_approval"] = "on"
+		}
 		if a.ScopeType == models.ScopeProject && scope.Collection != nil {
 			form.Values["collection_filter"] = scope.Collection.Name
 		}
@@ -154,11 +177,7 @@ type wizard struct {
 // steps being left) or save.
 func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	form := views.NewForm()
-	for _, f := range wizardFields {
-		form.Values[f.form] = c.FormValue(f.form)
-	}
-	readRunEventForm(c, form)
+	form := wizardForm(c)
 	if params, err := c.FormParams(); err == nil && w.scope.Type == models.ScopeRegistryCollection && w.existing == nil {
 		if _, sent := params["collection_filter"]; !sent {
 			// A post that does not choose (a script) keeps the route's collection.
@@ -167,8 +186,12 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	}
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, 1), 3)
-	if step == 3 && form.Values["enabled"] == "" {
-		form.Values["enabled"] = "off" // an unchecked box sends nothing
+	if step == 3 {
+		for _, box := range []string{"enabled", "dedupe", "require_approval"} {
+			if form.Values[box] == "" {
+				form.Values[box] = "off" // an unchecked box sends nothing
+			}
+		}
 	}
 	if c.FormValue("refresh") != "" {
 		return h.renderWizard(c, w, form, step, http.StatusOK)
@@ -335,6 +358,13 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	if err := runEventInput(form, &in.Event); err != nil {
 		return models.AutomationSpec{}, err
 	}
+	if form.Value("dedupe") == "on" {
+		in.DedupeWindow = form.Value("dedupe_window")
+		if strings.TrimSpace(in.DedupeWindow) == "" {
+			return models.AutomationSpec{}, models.Invalid("dedupe_window", "say how long, e.g. 24h")
+		}
+	}
+	in.RequireApproval, in.ApprovalTimeout = form.Value("require_approval") == "on", form.Value("approval_timeout")
 	if o := strings.TrimSpace(form.Value("overrides")); o != "" {
 		if !json.Valid([]byte(o)) {
 			return models.AutomationSpec{}, models.Invalid("action.overrides", "is not valid JSON: write a JSON object, e.g. {\"lr\": 0.01}")
@@ -398,6 +428,10 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
 		p.Trail = append(p.Trail, views.Link{Label: w.existing.Name, Href: p.CancelURL})
+		p.Scope.AutomationID = w.existing.ID
+	} else {
+		n := w.scope.names()
+		p.Scope = views.WizardScope{Type: n.Type, Project: n.Project, Registry: n.Registry, Collection: n.Collection}
 	}
 	p.Trail = append(p.Trail, views.Link{Label: w.title, Href: w.postURL})
 	for _, e := range models.EventTypesFor(w.scope.Type) {
@@ -482,6 +516,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			if err := h.launchChoices(ctx, u, team, form, &p); err != nil {
 				return err
 			}
+		}
+	}
+	if step == 3 {
+		if p.Preview, p.DryRun, err = h.wizardPanels(c, w.scope, form); err != nil {
+			return err
 		}
 	}
 	if isHTMX(c) {

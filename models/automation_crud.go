@@ -33,6 +33,11 @@ type AutomationSpec struct {
 	WebhookID    *int64
 	Payload      string
 	ActionConfig string
+	// DedupeWindow (seconds, 0: off), RequireApproval and ApprovalTimeout
+	// (seconds, 0: the default 72h) are the options of DESIGN.md §16.
+	DedupeWindow    int64
+	RequireApproval bool
+	ApprovalTimeout int64
 	// PayloadContext says what the chosen webhook offers (access token,
 	// granted secrets), for validating Payload.
 	PayloadContext payload.Context
@@ -134,6 +139,25 @@ func (s *AutomationSpec) validateAction() error {
 	if s.ActionConfig == "" {
 		s.ActionConfig = "{}"
 	}
+	return s.validateOptions()
+}
+
+// DefaultApprovalTimeout is how long a delivery waits for approval.
+const DefaultApprovalTimeout = 72 * 3600
+
+// maxOptionWindow bounds the dedupe window and the approval timeout.
+const maxOptionWindow = 90 * 24 * 3600
+
+func (s *AutomationSpec) validateOptions() error {
+	if s.DedupeWindow < 0 || s.DedupeWindow > maxOptionWindow {
+		return Invalid("dedupe_window", "must be between 1s and 90d (empty: off)")
+	}
+	if s.ApprovalTimeout == 0 {
+		s.ApprovalTimeout = DefaultApprovalTimeout
+	}
+	if s.ApprovalTimeout < 60 || s.ApprovalTimeout > maxOptionWindow {
+		return Invalid("approval_timeout", "must be between 1m and 90d, e.g. 72h")
+	}
 	return nil
 }
 
@@ -145,6 +169,15 @@ func (s *AutomationSpec) apply(a *Automation) {
 		a.EventConfig = s.RunEvent.JSON()
 	}
 	a.ActionType, a.TeamID, a.WebhookID, a.Payload, a.ActionConfig = s.ActionType, s.TeamID, s.WebhookID, s.Payload, s.ActionConfig
+	a.DedupeWindow, a.RequireApproval, a.ApprovalTimeout = s.DedupeWindow, s.RequireApproval, s.ApprovalTimeout
+}
+
+// Draft is the automation s describes, not saved: what preview and dry
+// run match and render with, exactly as the saved one would.
+func (s *AutomationSpec) Draft() *Automation {
+	a := &Automation{}
+	s.apply(a)
+	return a
 }
 
 // CreateAutomation validates and stores a new automation.

@@ -127,6 +127,14 @@ func (s *Server) routes() {
 	ui.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
 	ui.POST("/deliveries/:id/retry-now", h.DeliveryRetryNow)
 	ui.GET("/deliveries/:id/row", h.DeliveryRow)
+	// Before and after an automation fires (§16): the handlers resolve the
+	// scope from the form or the delivery and check its admin role.
+	ui.POST("/automations/preview", h.AutomationPreview)
+	ui.POST("/automations/preview/send", h.AutomationPreviewSend)
+	ui.POST("/automations/dry-run", h.AutomationDryRun)
+	ui.POST("/deliveries/:id/approve", h.DeliveryApprove)
+	ui.POST("/deliveries/:id/reject", h.DeliveryReject)
+	ui.GET("/events/:id", h.EventLineage)
 
 	ui.GET("/registries/:registry/members", h.RegistryMembers, s.registryAccess(viewer))
 	ui.POST("/registries/:registry/members", h.RegistryMemberAdd, s.registryAccess(admin))
@@ -196,6 +204,11 @@ func (s *Server) routes() {
 	api.GET("/automations/:id/deliveries", h.APIAutomationDeliveries)
 	api.POST("/deliveries/:id/redeliver", h.APIRedeliver)
 	api.POST("/automations/:id/retry-failed", h.APIAutomationRetryFailed)
+	api.POST("/automations/preview", h.APIAutomationPreview)
+	api.POST("/automations/dry-run", h.APIAutomationDryRun)
+	api.GET("/deliveries/awaiting-approval", h.APIAwaitingApproval)
+	api.POST("/deliveries/:id/approve", h.APIDeliveryApprove)
+	api.POST("/deliveries/:id/reject", h.APIDeliveryReject)
 
 	// Launch: queues (admins manage), agents claim and report (members).
 	api.GET("/teams/:team/queues", h.APIQueuesList, s.teamAccess(viewer))
