@@ -66,6 +66,7 @@ var nonPageRoutes = map[string]string{
 	"GET /auth/oidc/login":                  "redirect to the identity provider (404 without OIDC_*)",
 	"GET /auth/oidc/callback":               "redirect back from the identity provider",
 	"GET /slack/callback":                   "redirect back from Slack's consent screen",
+	"GET /deliveries/:id/row":               "htmx fragment: one delivery history row, polled and swapped in place (checked on the automation pages)",
 	"GET /automations/:id/deliveries":       "htmx fragment: the delivery history of the automation page (checked there)",
 	"GET /automations/:id/chart":            "htmx fragment: the activity chart of the automation page (checked there)",
 	"GET /teams/:team/webhooks/:name/chart": "htmx fragment: the activity chart of the webhook page (checked there)",
@@ -160,6 +161,8 @@ func screens() []screen {
 			path: func(w *screenWorld) string { return proj(w) + "/automations/new" }, states: wizardStates},
 		{route: "GET /projects/:team/:project/events", name: "project events", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/events" }},
+		{route: "GET /projects/:team/:project/history", name: "project automations history", who: asAdmin,
+			path: func(w *screenWorld) string { return proj(w) + "/history" }},
 		{route: "GET /projects/:team/:project/runs", name: "runs", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/runs" }},
 		{route: "GET /projects/:team/:project/runs/:id", name: "run", who: asAdmin,
@@ -178,6 +181,10 @@ func screens() []screen {
 			path: func(w *screenWorld) string { return reg(w) + "/collections/clf/automations/new" }},
 		{route: "GET /registries/:registry/events", name: "registry events", who: asAdmin,
 			path: func(w *screenWorld) string { return reg(w) + "/events" }},
+		{route: "GET /registries/:registry/history", name: "registry automations history", who: asAdmin,
+			path: func(w *screenWorld) string { return reg(w) + "/history" }},
+		{route: "GET /events/:id", name: "event lineage", who: asAdmin,
+			path: func(w *screenWorld) string { return "/events/" + strconv.FormatInt(w.eventID, 10) }},
 		{route: "GET /registries/:registry/collections/:collection", name: "registry collection", who: asAdmin,
 			path: func(w *screenWorld) string { return reg(w) + "/collections/clf" }},
 		{route: "GET /registries/:registry/collections/:collection/:version", name: "registry version", who: asAdmin,
@@ -207,6 +214,7 @@ func automationPath(w *screenWorld, variant string) string {
 // response bodies), succeeded and held, as the webhook is disabled.
 type screenWorld struct {
 	*world
+	eventID int64 // the project automation's event
 }
 
 // newScreenWorld builds the matrix's world through its own fixture code,
@@ -254,6 +262,9 @@ func newScreenWorld(t *testing.T, app *webtest.App) *screenWorld {
 		var d models.Delivery
 		if err := app.DB.Where("uid = ?", w.delivery[variant]).First(&d).Error; err != nil {
 			t.Fatal(err)
+		}
+		if variant == "" {
+			w.eventID = d.EventID
 		}
 		status, errText := outcome.status, ""
 		if status >= 400 {
@@ -372,6 +383,15 @@ func TestScreensLayoutAndAccessibility(t *testing.T) {
 			t.Errorf("screen %q names route %q, which is not a page route of the server: fix the screen list", s.name, s.route)
 		}
 		covered[s.route] = true
+	}
+	registered := map[string]bool{}
+	for _, r := range app.Server.Routes() {
+		registered[r.Method+" "+r.Path] = true
+	}
+	for r := range nonPageRoutes {
+		if r != "GET /api/*" && !registered[r] {
+			t.Errorf("nonPageRoutes names %q, which the server does not have: remove it", r)
+		}
 	}
 	var missing []string
 	for r := range routes {
