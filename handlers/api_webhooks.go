@@ -22,6 +22,30 @@ type webhookJSON struct {
 	PreviousSigningUntil  string `json:"previous_signing_until,omitempty"`
 	CreatedAt             string `json:"created_at"`
 	UpdatedAt             string `json:"updated_at"`
+	MaxConcurrent         int        `json:"max_concurrent"`
+	MaxPerMinute          int        `json:"max_per_minute"`
+	Health                healthJSON `json:"health"`
+}
+
+// healthJSON is an integration's endpoint health (DESIGN.md §15).
+type healthJSON struct {
+	Disabled       bool    `json:"disabled"`
+	DisabledAt     *string `json:"disabled_at"`
+	DisabledReason string  `json:"disabled_reason"`
+	FailureStreak  int     `json:"failure_streak"`
+	FailingSince   *string `json:"failing_since"`
+}
+
+func toHealthJSON(h models.IntegrationHealth) healthJSON {
+	at := func(t *time.Time) *string {
+		if t == nil {
+			return nil
+		}
+		s := t.UTC().Format(timeFormat)
+		return &s
+	}
+	return healthJSON{Disabled: h.Disabled(), DisabledAt: at(h.DisabledAt), DisabledReason: h.DisabledReason,
+		FailureStreak: h.FailureStreak, FailingSince: at(h.FailingSince)}
 }
 
 func toWebhookJSON(w *models.Webhook) webhookJSON {
@@ -31,7 +55,8 @@ func toWebhookJSON(w *models.Webhook) webhookJSON {
 	}
 	out := webhookJSON{ID: w.ID, Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret,
 		SigningSecret: w.SigningSecret, Secrets: granted,
-		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat)}
+		CreatedAt: w.CreatedAt.UTC().Format(timeFormat), UpdatedAt: w.UpdatedAt.UTC().Format(timeFormat),
+		MaxConcurrent: w.MaxConcurrent, MaxPerMinute: w.MaxPerMinute, Health: toHealthJSON(w.Health)}
 	if w.RotationInProgress(time.Now()) {
 		out.PreviousSigningSecret, out.PreviousSigningUntil = w.PreviousSigningSecret, w.PreviousSigningUntil.UTC().Format(timeFormat)
 	}
@@ -46,6 +71,8 @@ type webhookBody struct {
 	AccessTokenSecret *string   `json:"access_token_secret"`
 	SigningSecret     *string   `json:"signing_secret"`
 	Secrets           *[]string `json:"secrets"`
+	MaxConcurrent     *int      `json:"max_concurrent"`
+	MaxPerMinute      *int      `json:"max_per_minute"`
 }
 
 func (b webhookBody) over(spec models.WebhookSpec) models.WebhookSpec {
@@ -60,6 +87,12 @@ func (b webhookBody) over(spec models.WebhookSpec) models.WebhookSpec {
 	set(&spec.SigningSecret, b.SigningSecret)
 	if b.Secrets != nil {
 		spec.Secrets = *b.Secrets
+	}
+	if b.MaxConcurrent != nil {
+		spec.MaxConcurrent = *b.MaxConcurrent
+	}
+	if b.MaxPerMinute != nil {
+		spec.MaxPerMinute = *b.MaxPerMinute
 	}
 	return spec
 }
@@ -114,7 +147,7 @@ func (h *Handler) APIWebhookUpdate(c echo.Context) error {
 	}
 	spec := body.over(models.WebhookSpec{
 		Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret,
-		Secrets: w.Secrets, CheckURL: h.checkWebhookURL,
+		Secrets: w.Secrets, MaxConcurrent: w.MaxConcurrent, MaxPerMinute: w.MaxPerMinute, CheckURL: h.checkWebhookURL,
 	})
 	updated, err := h.updateWebhook(c, currentTeam(c), w, spec)
 	if err != nil {

@@ -561,10 +561,15 @@ func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.
 	if err != nil {
 		return err
 	}
+	disabled, canReenable, err := h.disabledIntegration(ctx, u, a)
+	if err != nil {
+		return err
+	}
 	return h.Render(c, status, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
 		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
 		Chart: chart, RetryForm: retry,
+		Disabled: disabled, IntegrationTeam: targets.Team, CanReenable: canReenable,
 	}))
 }
 

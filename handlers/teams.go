@@ -96,6 +96,9 @@ func (h *Handler) settingsProps(c echo.Context, form views.Form, panel views.Set
 		if p.ServiceAccounts.Accounts, err = people.ServiceAccountsOf(ctx, h.db, t.ID); err != nil {
 			return views.TeamSettingsProps{}, err
 		}
+		if p.Disabled, err = models.DisabledIntegrationsOf(ctx, h.db, t.ID); err != nil {
+			return views.TeamSettingsProps{}, err
+		}
 	}
 	return p, nil
 }

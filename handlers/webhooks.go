@@ -3,6 +3,8 @@ package handlers
 import (
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/labstack/echo/v4"
 
@@ -33,14 +35,41 @@ func (h *Handler) webhookSpecFromForm(c echo.Context) models.WebhookSpec {
 		AccessTokenSecret: c.FormValue("access_token_secret"),
 		SigningSecret:     c.FormValue("signing_secret"),
 		Secrets:           granted,
+		MaxConcurrent:     limitField(c.FormValue("max_concurrent")),
+		MaxPerMinute:      limitField(c.FormValue("max_per_minute")),
 		CheckURL:          h.checkWebhookURL,
 	}
+}
+
+// limitField reads a limit field; anything not a whole number becomes -1,
+// which the limits' validation refuses with its message.
+func limitField(s string) int {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func webhookForm(s models.WebhookSpec, errs map[string]string) views.Form {
 	return views.Form{Values: map[string]string{
 		"name": s.Name, "url": s.URL, "access_token_secret": s.AccessTokenSecret, "signing_secret": s.SigningSecret,
+		"max_concurrent": limitValue(s.MaxConcurrent, models.DefaultMaxConcurrent), "max_per_minute": limitValue(s.MaxPerMinute, 0),
 	}, Errors: errs}
+}
+
+func limitValue(n, zero int) string {
+	if n == 0 {
+		n = zero
+	}
+	if n == 0 {
+		return ""
+	}
+	return strconv.Itoa(n)
 }
 
 // WebhookCreate is POST /teams/:team/webhooks: the New webhook form.
@@ -67,7 +96,8 @@ func (h *Handler) WebhookEdit(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	spec := models.WebhookSpec{Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret}
+	spec := models.WebhookSpec{Name: w.Name, URL: w.URL, AccessTokenSecret: w.AccessTokenSecret, SigningSecret: w.SigningSecret,
+		MaxConcurrent: w.MaxConcurrent, MaxPerMinute: w.MaxPerMinute}
 	panel := views.SettingsPanel{Open: views.PanelEditWebhook, Name: w.Name, Form: webhookForm(spec, map[string]string{}), Granted: w.Secrets}
 	return h.renderSettings(c, http.StatusOK, views.NewForm(), panel, views.NewForm())
 }

@@ -43,6 +43,12 @@ type RunnerConfig struct {
 	Schedule    RetrySchedule
 	// Grace is how long shutdown waits for in-flight attempts.
 	Grace time.Duration
+	// Health disables integrations whose deliveries keep failing;
+	// OnDisabled is told about each one disabled (notifications).
+	Health     models.HealthPolicy
+	OnDisabled func(ctx context.Context, d models.DisabledIntegration)
+	// Retention: finished deliveries older than this are pruned (0: never).
+	Retention time.Duration
 	// Observer, if set, is told of every finished attempt (metrics).
 	Observer Observer
 }
@@ -60,6 +66,7 @@ type Runner struct {
 	cfg     RunnerConfig
 	log     *slog.Logger
 	wake    chan struct{}
+	leases  leaseSet
 }
 
 // NewRunner builds a runner for the given actions by action type.
@@ -68,7 +75,7 @@ func NewRunner(db *gorm.DB, actions map[string]Action, cfg RunnerConfig, log *sl
 		cfg.Concurrency = 16
 	}
 	if cfg.Lease <= 0 {
-		cfg.Lease = 2 * time.Minute
+		cfg.Lease = DefaultLease
 	}
 	if cfg.Poll <= 0 {
 		cfg.Poll = time.Second
@@ -82,7 +89,7 @@ func NewRunner(db *gorm.DB, actions map[string]Action, cfg RunnerConfig, log *sl
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = models.NewDeliveryUID()[4:16]
 	}
-	return &Runner{db: db, actions: actions, cfg: cfg, log: log, wake: make(chan struct{}, 1)}
+	return &Runner{db: db, actions: actions, cfg: cfg, log: log, wake: make(chan struct{}, 1), leases: leaseSet{ids: map[int64]struct{}{}}}
 }
 
 // Wake tells the runner new deliveries may be due; it never blocks.
@@ -130,6 +137,15 @@ func (r *Runner) Run(ctx context.Context) error {
 		defer close(recorderDone)
 		r.record(results)
 	}()
+	// The heartbeat renews the leases of everything claimed until the
+	// outcomes are recorded; it stops last, after the recorder.
+	beatCtx, stopBeat := context.WithCancel(context.Background())
+	beatDone := make(chan struct{})
+	go func() { defer close(beatDone); r.heartbeat(beatCtx) }()
+	defer func() { stopBeat(); <-beatDone }()
+	if r.cfg.Retention > 0 {
+		go r.prune(ctx)
+	}
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
@@ -144,6 +160,7 @@ loop:
 			if err != nil && ctx.Err() == nil {
 				r.log.Error("claim deliveries", "err", err)
 			}
+			ds = r.holdDisabled(ctx, ds)
 			claimed = len(ds)
 			for i := range ds {
 				queue <- ds[i] // never blocks: only this loop adds, and there was space
@@ -215,6 +232,7 @@ func (r *Runner) release(queue chan models.Delivery) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	defer r.leases.remove(ids...)
 	if err := models.ReleaseClaims(ctx, r.db, r.cfg.WorkerID, ids); err != nil {
 		r.log.Error("release claimed deliveries; they are retried when their leases expire", "delivery_ids", uids, "err", err)
 	}
@@ -226,6 +244,13 @@ func (r *Runner) resetTimer(ctx context.Context, timer *time.Timer) {
 	if next, ok, err := models.NextDueAt(ctx, r.db); err == nil && ok {
 		if d := time.Until(next); d < wait {
 			wait = max(d, time.Millisecond)
+		}
+		if !next.After(time.Now()) {
+			// Due now, yet the claim just before took nothing: those
+			// deliveries wait for room under their webhook's limits. Look
+			// again soon rather than spin; a finished attempt of this
+			// worker wakes it sooner.
+			wait = min(r.cfg.Poll, limitedRecheck)
 		}
 	}
 	if !timer.Stop() {
@@ -255,7 +280,7 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 	}
 	out.Attempt.Number = d.Attempts
 	out.Attempt.AutomationID, out.Attempt.WebhookID = d.AutomationID, d.WebhookID
-	res := models.AttemptResult{DeliveryID: d.ID, DeliveryUID: d.UID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt}
+	res := models.AttemptResult{DeliveryID: d.ID, DeliveryUID: d.UID, WorkerID: r.cfg.WorkerID, Attempt: out.Attempt, Integration: IntegrationOf(d)}
 	switch {
 	case out.Err == nil:
 		res.State = models.DeliverySucceeded
@@ -350,6 +375,13 @@ func (r *Runner) flush(batch []models.AttemptResult) {
 	// Outcomes must be stored even during shutdown, so not under ctx.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	// Recorded or not, these are no longer this worker's to renew: an
+	// unrecorded outcome is retried when its lease runs out.
+	defer func() {
+		for _, res := range batch {
+			r.leases.remove(res.DeliveryID)
+		}
+	}()
 	for try := 0; ; try++ {
 		err := models.CompleteAttempts(ctx, r.db, batch)
 		if err == nil {
@@ -367,10 +399,8 @@ func (r *Runner) flush(batch []models.AttemptResult) {
 		}
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
 	}
-	for _, res := range batch {
-		if res.State == models.DeliveryRetrying {
-			r.Wake()
-			break
-		}
-	}
+	r.recordHealth(ctx, batch)
+	// A retry may be due, and finished requests make room under their
+	// webhook's limits: claim again.
+	r.Wake()
 }

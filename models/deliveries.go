@@ -168,18 +168,6 @@ func fillRevisions(ctx context.Context, db *gorm.DB, ds []Delivery) error {
 	return nil
 }
 
-func claimDueSQLite(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
-	now := time.Now().UTC()
-	q := `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
-WHERE id IN (SELECT id FROM deliveries WHERE ` + claimable + ` ORDER BY next_attempt_at LIMIT ?)
-RETURNING *`
-	var out []Delivery
-	if err := db.WithContext(ctx).Raw(q, now.Add(lease), workerID, now, now, now, limit).Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	return out, nil
-}
-
 // claimable selects, through the deliveries_pending index, the deliveries
 // a worker may take at time ?, ?: not finished, due, and not leased or
 // leased by a worker whose lease expired (it died mid-attempt). Leases are
@@ -210,6 +198,9 @@ type AttemptResult struct {
 	State DeliveryState
 	// NextAttemptAt is when to retry (State retrying).
 	NextAttemptAt time.Time
+	// Integration is the webhook or Slack integration it went to, whose
+	// health a final outcome counts for.
+	Integration IntegrationRef
 }
 
 // CompleteAttempts records a batch of attempts in one transaction: one
@@ -294,7 +285,7 @@ func NextDueAt(ctx context.Context, db *gorm.DB) (time.Time, bool, error) {
 	}
 	// Both read the pending deliveries only (deliveries_pending).
 	err := db.WithContext(ctx).Raw(`SELECT
-  (SELECT MIN(next_attempt_at) FROM deliveries WHERE completed_at IS NULL AND leased_by = '') AS due,
+  (SELECT MIN(next_attempt_at) FROM deliveries WHERE completed_at IS NULL AND leased_by = '' AND state <> 'held') AS due,
   (SELECT MIN(lease_until) FROM deliveries WHERE completed_at IS NULL AND leased_by <> '') AS lease`).Scan(&row).Error
 	if err != nil {
 		return time.Time{}, false, fmt.Errorf("next due delivery: %w", err)

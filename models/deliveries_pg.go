@@ -32,33 +32,6 @@ func postgresPlaceholders(cond string, n int) string {
 	return strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(n))
 }
 
-func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
-	sqlDB, err := db.DB()
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	now := time.Now().UTC()
-	rows, err := sqlDB.QueryContext(ctx, `UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = $1, leased_by = $2, updated_at = $3
-WHERE id IN (SELECT id FROM deliveries WHERE `+postgresPlaceholders(claimable, 3)+`
-  ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED)
-RETURNING `+deliveryColumns, now.Add(lease), workerID, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	defer rows.Close()
-	out := make([]Delivery, 0, limit)
-	for rows.Next() {
-		out = append(out, Delivery{})
-		if err := scanDelivery(rows, &out[len(out)-1]); err != nil {
-			return nil, fmt.Errorf("claim deliveries: %w", err)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("claim deliveries: %w", err)
-	}
-	return out, nil
-}
-
 // completeAttemptsPostgres records every attempt and moves each delivery
 // still leased by the reporting worker to its new state, in one statement
 // (so one implicit transaction and one commit for the batch).

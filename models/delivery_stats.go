@@ -53,19 +53,19 @@ func HasIntegrationHealth(db *gorm.DB) bool {
 	return db.Migrator().HasColumn("webhooks", "disabled_at") && db.Migrator().HasColumn("slack_integrations", "disabled_at")
 }
 
-// IntegrationHealth counts what endpoint health has switched off.
-type IntegrationHealth struct {
+// DisabledCounts counts what endpoint health has switched off.
+type DisabledCounts struct {
 	DisabledWebhooks int64
 	DisabledSlack    int64
 	// Held deliveries wait for their integration to be re-enabled.
 	HeldDeliveries int64
 }
 
-// ReadIntegrationHealth counts disabled integrations and held deliveries
+// ReadDisabledCounts counts disabled integrations and held deliveries
 // (the latter through the deliveries_held partial index); call it only
 // when HasIntegrationHealth.
-func ReadIntegrationHealth(ctx context.Context, db *gorm.DB) (IntegrationHealth, error) {
-	var h IntegrationHealth
+func ReadDisabledCounts(ctx context.Context, db *gorm.DB) (DisabledCounts, error) {
+	var h DisabledCounts
 	err := db.WithContext(ctx).Raw(`SELECT
   (SELECT count(*) FROM webhooks WHERE disabled_at IS NOT NULL) AS disabled_webhooks,
   (SELECT count(*) FROM slack_integrations WHERE disabled_at IS NOT NULL) AS disabled_slack,

@@ -77,7 +77,11 @@ VALUES (?, 1, ?, 'a', 'webhook', ?, ?, ?, 'queued', ?, ?, ?)`, uid, automationID
 	if err := db.First(&current, *a.RevisionID).Error; err != nil || current.PayloadTemplate != `{"v": "current"}` {
 		t.Fatalf("the automation's current revision %+v, %v", current, err)
 	}
-	// The claim hands the worker the old template.
+	// The claim (run on the current schema, as a worker does) hands the
+	// worker the old template.
+	if _, err := models.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
 	claimed, err := models.ClaimDue(ctx, db, "w", 10, time.Minute)
 	if err != nil || len(claimed) != 3 {
 		t.Fatalf("claimed %d, %v", len(claimed), err)

@@ -28,6 +28,8 @@ type SlackIntegration struct {
 	ChannelName   string    `gorm:"column:channel_name"`
 	CreatedBy     string    `gorm:"column:created_by_email"` // "" when that user is gone
 	CreatedAt     time.Time `gorm:"column:created_at"`
+	// Health is kept by the worker and Re-enable (see IntegrationHealth).
+	Health IntegrationHealth `gorm:"embedded"`
 }
 
 // slackIntegrationRow is the slack_integrations table; only this file
@@ -111,7 +113,8 @@ func CreateSlackIntegration(ctx context.Context, db *gorm.DB, box *secretbox.Box
 
 func slackIntegrations(db *gorm.DB) *gorm.DB {
 	return db.Table("slack_integrations AS s").
-		Select("s.id, s.team_id, s.workspace_id, s.workspace_name, s.channel_id, s.channel_name, s.created_at, COALESCE(u.email, '') AS created_by_email").
+		Select("s.id, s.team_id, s.workspace_id, s.workspace_name, s.channel_id, s.channel_name, s.created_at, COALESCE(u.email, '') AS created_by_email, " +
+			"s.failure_streak, s.failing_since, s.disabled_at, s.disabled_reason").
 		Joins("LEFT JOIN users u ON u.id = s.created_by")
 }
 

@@ -31,6 +31,13 @@ type Webhook struct {
 	CreatedBy             *int64     `gorm:"column:created_by"`
 	CreatedAt             time.Time  `gorm:"column:created_at"`
 	UpdatedAt             time.Time  `gorm:"column:updated_at"`
+	// MaxConcurrent and MaxPerMinute (0: no per-minute limit) bound the
+	// requests to the endpoint across every worker (ClaimDue).
+	MaxConcurrent int `gorm:"column:max_concurrent"`
+	MaxPerMinute  int `gorm:"column:max_per_minute"`
+	// Health is kept by the worker (RecordIntegrationHealth) and Re-enable;
+	// saving the webhook never writes it.
+	Health IntegrationHealth `gorm:"embedded"`
 }
 
 // TableName maps Webhook to its table.
@@ -76,6 +83,9 @@ type WebhookSpec struct {
 	AccessTokenSecret string
 	SigningSecret     string
 	Secrets           []string
+	// MaxConcurrent (0: DefaultMaxConcurrent) and MaxPerMinute (0: none).
+	MaxConcurrent int
+	MaxPerMinute  int
 	// CheckURL is the sender's save-time URL rule (jobs/sender ValidateURL,
 	// which models cannot import); its error becomes the "url" field's
 	// message. Nil only checks that a URL is given.
@@ -126,6 +136,15 @@ func (s *WebhookSpec) validate() error {
 			}
 		}
 	}
+	if s.MaxConcurrent == 0 {
+		s.MaxConcurrent = DefaultMaxConcurrent
+	}
+	if s.MaxConcurrent < 1 || s.MaxConcurrent > 1000 {
+		return Invalid("max_concurrent", "must be a whole number from 1 to 1000")
+	}
+	if s.MaxPerMinute < 0 || s.MaxPerMinute > 100000 {
+		return Invalid("max_per_minute", "must be a whole number from 0 (no limit) to 100000")
+	}
 	for _, n := range s.Secrets {
 		if n == "ACCESS_TOKEN" {
 			return Invalid("secrets", "ACCESS_TOKEN always means the webhook's access token; choose that secret as the Access token instead of granting it")
@@ -174,6 +193,7 @@ func (s *WebhookSpec) apply(w *Webhook) {
 	w.Name, w.URL = s.Name, s.URL
 	w.AccessTokenSecret, w.SigningSecret = s.AccessTokenSecret, s.SigningSecret
 	w.Secrets = slices.Clone(s.Secrets)
+	w.MaxConcurrent, w.MaxPerMinute = s.MaxConcurrent, s.MaxPerMinute
 }
 
 func replaceGrants(tx *gorm.DB, w *Webhook) error {

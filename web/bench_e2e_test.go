@@ -288,7 +288,7 @@ func benchSetup(b *testing.B, app *webtest.App, receiverURL string) (key string,
 	must(201, "POST", "/api/v1/teams", map[string]any{"name": "ml"})
 	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "p"})
 	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
-	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": receiverURL, "signing_secret": "SIGNING"})
+	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": receiverURL, "signing_secret": "SIGNING", "max_concurrent": benchConcurrency})
 	tpl = `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + strings.Repeat("x", benchPayloadPad) + `"}`
 	for i := range benchFanOut {
 		must(201, "POST", "/api/v1/automations", map[string]any{

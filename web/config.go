@@ -54,9 +54,10 @@ type Config struct {
 	SMTPFrom string `env:"SMTP_FROM" envDefault:"automations@localhost"`
 
 	WorkerConcurrency int `env:"WORKER_CONCURRENCY" envDefault:"16"`
-	// WorkerLease is how long a worker holds a delivery it claimed; if it
-	// dies mid-attempt, another worker takes the delivery after this.
-	WorkerLease time.Duration `env:"WORKER_LEASE" envDefault:"2m"`
+	// WorkerLease is how long a claim holds without renewal: the worker
+	// renews it every third of it while the attempt runs, so if it dies
+	// mid-attempt, another worker takes the delivery within about this.
+	WorkerLease time.Duration `env:"WORKER_LEASE" envDefault:"10s"`
 	// RetrySchedule is the wait after each failed attempt, e.g. "10s,30s,2m"; empty: jobs.DefaultRetrySchedule.
 	RetrySchedule   string        `env:"RETRY_SCHEDULE"`
 	ShutdownTimeout time.Duration `env:"SHUTDOWN_TIMEOUT" envDefault:"20s"`
@@ -79,6 +80,11 @@ type Config struct {
 	// RunHeartbeatTimeout: a running run that sent no heartbeat or history
 	// for this long is marked crashed (and fires RUN_STATE as failed).
 	RunHeartbeatTimeout time.Duration `env:"RUN_HEARTBEAT_TIMEOUT" envDefault:"10m"`
+	// Delivery operations (DESIGN.md §15): the endpoint health policy and
+	// how long finished deliveries are kept (0: forever). See config_ops.go.
+	EndpointDisableAfter       Days `env:"ENDPOINT_DISABLE_AFTER" envDefault:"72h"`
+	EndpointDisableMinFailures int  `env:"ENDPOINT_DISABLE_MIN_FAILURES" envDefault:"20"`
+	DeliveryRetention          Days `env:"DELIVERY_RETENTION" envDefault:"30d"`
 }
 
 // DefaultLaunchLease is LAUNCH_LEASE's default, used when a Config built in

@@ -72,6 +72,7 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/webhooks/:name/retry-failed", h.WebhookRetryFailed, s.teamAccess(admin))
 	// The New and Edit forms' Test: unsaved values, nothing stored.
 	ui.POST("/teams/:team/webhook-test", h.WebhookTestUnsaved, s.teamAccess(admin))
+	ui.POST("/teams/:team/webhooks/:name/enable", h.WebhookEnable, s.teamAccess(admin))
 	// Connect Slack: the callback has no :team; the handler checks admin on
 	// the team its OAuth state was issued for.
 	ui.GET("/teams/:team/slack/connect", h.SlackConnect, s.teamAccess(admin))
@@ -83,6 +84,7 @@ func (s *Server) routes() {
 	ui.POST("/teams/:team/service-accounts/:name/delete", h.ServiceAccountDelete, s.teamAccess(admin))
 	ui.GET("/teams/:team/audit-log", h.TeamAuditLog, s.teamAccess(admin))
 	ui.GET("/admin/audit-log", h.AdminAuditLog) // the handler checks site admin
+	ui.POST("/teams/:team/slack/integrations/:id/enable", h.SlackIntegrationEnable, s.teamAccess(admin))
 
 	ui.GET("/projects", h.ProjectsList)
 	ui.POST("/projects", h.ProjectCreate) // the handler checks the chosen team's role
@@ -157,6 +159,8 @@ func (s *Server) routes() {
 	api.POST("/teams/:team/service-accounts", h.APIServiceAccountCreate, s.teamAccess(admin))
 	api.DELETE("/teams/:team/service-accounts/:name", h.APIServiceAccountDelete, s.teamAccess(admin))
 	api.GET("/teams/:team/audit-log", h.APITeamAuditLog, s.teamAccess(admin))
+	api.POST("/teams/:team/webhooks/:name/enable", h.APIWebhookEnable, s.teamAccess(admin))
+	api.POST("/teams/:team/slack/integrations/:id/enable", h.APISlackIntegrationEnable, s.teamAccess(admin))
 
 	api.GET("/teams/:team/projects", h.APIProjectsList, s.teamAccess(viewer))
 	api.POST("/teams/:team/projects", h.APIProjectCreate, s.teamAccess(member))

@@ -10,7 +10,9 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/jobs"
+	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
+	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/runs"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/web/metrics"
@@ -53,6 +55,18 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		_ = box.Close()
 		return nil, fmt.Errorf("ALLOWED_TARGETS: %w", err)
 	}
+	health := models.HealthPolicy{DisableAfter: cfg.EndpointDisableAfter.Duration(), MinFailures: cfg.EndpointDisableMinFailures}
+	if health.MinFailures <= 0 {
+		// A Config built in code (tests, tools) gets the documented policy.
+		health = models.HealthPolicy{DisableAfter: DefaultEndpointDisableAfter, MinFailures: DefaultEndpointDisableMinFailures}
+	}
+	mail, err := mailer.New(cfg.SMTPURL, cfg.SMTPFrom)
+	if err != nil {
+		snd.Close()
+		_ = box.Close()
+		return nil, err
+	}
+	notifier := &jobs.DisableNotifier{DB: db, Secrets: box, SlackAPIURL: cfg.SlackAPIURL, BaseURL: cfg.BaseURL, Mail: mail, Log: log}
 	host, _ := os.Hostname()
 	rc := jobs.RunnerConfig{
 		WorkerID:    fmt.Sprintf("%s-%d", host, os.Getpid()),
@@ -60,6 +74,9 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		Lease:       cfg.WorkerLease,
 		Schedule:    schedule,
 		Grace:       cfg.ShutdownTimeout,
+		Health:      health,
+		OnDisabled:  notifier.Notify,
+		Retention:   cfg.DeliveryRetention.Duration(),
 	}
 	for _, o := range opts {
 		o(&rc)

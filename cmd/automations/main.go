@@ -40,6 +40,7 @@ commands:
   admin reset-password --email E --password P
   user create --email E --password P [--name N]
                                           create an ordinary (not site-admin) user
+  backup --to FILE                        copy the embedded database online (consistent); PostgreSQL: use pg_dump
   agent --queue TEAM/QUEUE --url URL --api-key K [--name N] [--poll 2s] -- CMD [ARGS]
                                           launch agent: claim items of the queue and run CMD for each,
                                           with LAUNCH_ITEM_ID, LAUNCH_JOB, LAUNCH_JOB_VERSION, LAUNCH_PROJECT
@@ -79,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		err = user(ctx, cfg, args[1:], stdout)
 	case "agent":
 		err = runAgent(ctx, args[1:], stdout, stderr, log)
+	case "backup":
+		err = backup(ctx, cfg, args[1:], stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0
@@ -193,6 +196,11 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 			return err
 		}
 		defer runner.Close()
+		unlock, err := takeOverLeases(ctx, cfg, db, log)
+		if err != nil {
+			return err
+		}
+		defer unlock()
 		go func() { runnerDone <- runner.Run(runnerCtx) }()
 		if cfg.DatabaseURL != "" {
 			go jobs.ListenForDeliveries(runnerCtx, cfg.DatabaseURL, runner.Runner, log)
@@ -264,6 +272,11 @@ func worker(ctx context.Context, cfg web.Config, log *slog.Logger) error {
 		return err
 	}
 	defer runner.Close()
+	unlock, err := takeOverLeases(ctx, cfg, db, log)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	if cfg.DatabaseURL != "" {
 		go jobs.ListenForDeliveries(ctx, cfg.DatabaseURL, runner.Runner, log)
 	}

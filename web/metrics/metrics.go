@@ -208,9 +208,9 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.oldestDue, prometheus.GaugeValue, age)
 	}
 	c.healthOnce.Do(func() { c.health = models.HasIntegrationHealth(c.db) })
-	var h models.IntegrationHealth
+	var h models.DisabledCounts
 	if c.health {
-		if h, err = models.ReadIntegrationHealth(ctx, c.db); err != nil {
+		if h, err = models.ReadDisabledCounts(ctx, c.db); err != nil {
 			c.log.Warn("metrics: read integration health", "err", err)
 			return
 		}

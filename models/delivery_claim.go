@@ -1,0 +1,213 @@
+package models
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"gorm.io/gorm"
+)
+
+// claimLockKey is the PostgreSQL advisory lock every claim takes: claims
+// of all worker processes run one after another, so each sees the requests
+// the others put in flight and no webhook's limit is exceeded between two
+// claims. A claim is one short statement, so the wait is short.
+const claimLockKey = 7_241_015_001
+
+// pickStatement selects the deliveries a claim takes: the due ones (see
+// claimable), but for each webhook no more than its room: max_concurrent
+// minus the requests in flight (rows leased and not expired), and with
+// max_per_minute also that minus those in flight and the attempts started
+// in the last minute. Webhooks without room are left out before the
+// ORDER BY … LIMIT, so one busy endpoint's backlog does not hide other
+// endpoints' deliveries; a delivery that must wait stays due, its attempt
+// count unchanged. Held deliveries are never claimed. The last minute's
+// attempts are read only while some webhook has a per-minute limit
+// (perMinute): at a high delivery rate that read costs more than the rest
+// of the claim. It ends with the CTE "picked"; parameters are "?" in the
+// order of pickArgs.
+func pickStatement(postgres, perMinute bool) string {
+	least, lock := "min", ""
+	if postgres {
+		least, lock = "LEAST", " FOR UPDATE OF deliveries SKIP LOCKED"
+	}
+	recent := `
+  SELECT id AS webhook_id, 0 AS n FROM webhooks WHERE max_per_minute < 0`
+	if perMinute {
+		recent = `
+  SELECT d.webhook_id, count(*) AS n FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id
+  WHERE a.started_at > ? AND d.webhook_id IN (SELECT id FROM webhooks WHERE max_per_minute > 0)
+  GROUP BY d.webhook_id`
+	}
+	return `WITH inflight AS (
+  SELECT webhook_id, count(*) AS n FROM deliveries
+  WHERE webhook_id IS NOT NULL AND leased_by <> '' AND lease_until >= ? GROUP BY webhook_id
+), recent AS (` + recent + `
+), room AS (
+  SELECT w.id, CASE WHEN w.max_per_minute > 0
+      THEN ` + least + `(w.max_concurrent - COALESCE(i.n, 0), w.max_per_minute - COALESCE(i.n, 0) - COALESCE(r.n, 0))
+      ELSE w.max_concurrent - COALESCE(i.n, 0) END AS room
+  FROM webhooks w LEFT JOIN inflight i ON i.webhook_id = w.id LEFT JOIN recent r ON r.webhook_id = w.id
+), cand AS (
+  SELECT id, webhook_id, next_attempt_at FROM deliveries
+  WHERE ` + claimable + ` AND state <> 'held'
+    AND (webhook_id IS NULL OR webhook_id NOT IN (SELECT id FROM room WHERE room <= 0))
+  ORDER BY next_attempt_at LIMIT ?` + lock + `
+), picked AS (
+  SELECT c.id FROM (SELECT id, webhook_id, next_attempt_at,
+      row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rn FROM cand) c
+    LEFT JOIN room ON room.id = c.webhook_id
+  WHERE c.webhook_id IS NULL OR room.room IS NULL OR c.rn <= room.room
+  ORDER BY c.next_attempt_at LIMIT ?
+)`
+}
+
+// pickArgs are pickStatement's parameters in order.
+func pickArgs(now time.Time, perMinute bool, limit int) []any {
+	args := []any{now}
+	if perMinute {
+		args = append(args, now.Add(-time.Minute))
+	}
+	return append(args, now, now, 2*limit, limit)
+}
+
+// claimUpdate leases rows; the ids come from "picked" (PostgreSQL) or a list.
+const claimUpdate = `
+UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
+WHERE id IN `
+
+// numbered turns each "?" of q into $1, $2 … in order (PostgreSQL).
+func numbered(q string) string {
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			b.WriteString("$" + strconv.Itoa(n))
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// PostgreSQL claims in one statement, by whether some webhook has a
+// per-minute limit.
+var claimPostgres = [2]string{
+	numbered(pickStatement(true, false) + claimUpdate + "(SELECT id FROM picked) RETURNING " + deliveryColumns),
+	numbered(pickStatement(true, true) + claimUpdate + "(SELECT id FROM picked) RETURNING " + deliveryColumns),
+}
+
+// anyPerMinuteLimit is 1 when some webhook has a per-minute limit.
+const anyPerMinuteLimit = `SELECT COUNT(*) FROM (SELECT 1 FROM webhooks WHERE max_per_minute > 0 LIMIT 1) l`
+
+func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) (out []Delivery, err error) {
+	sqlDB, err := db.DB()
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", claimLockKey); err != nil {
+		return nil, fmt.Errorf("claim deliveries: take the claim lock: %w", err)
+	}
+	var perMinute int
+	if err := tx.QueryRowContext(ctx, anyPerMinuteLimit).Scan(&perMinute); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	// After the lock, this statement's snapshot sees every earlier claim.
+	now := time.Now().UTC()
+	args := append(pickArgs(now, perMinute == 1, limit), now.Add(lease), workerID, now)
+	rows, err := tx.QueryContext(ctx, claimPostgres[perMinute], args...)
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	out, err = scanDeliveries(rows, limit)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+func scanDeliveries(rows *sql.Rows, limit int) ([]Delivery, error) {
+	defer rows.Close()
+	out := make([]Delivery, 0, limit)
+	for rows.Next() {
+		out = append(out, Delivery{})
+		if err := scanDelivery(rows, &out[len(out)-1]); err != nil {
+			return nil, fmt.Errorf("claim deliveries: %w", err)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// claimDueSQLite picks, then leases, in one transaction: it holds the
+// database's single write lock (BEGIN IMMEDIATE), so claims take turns.
+// (In one UPDATE … WHERE id IN (WITH …) statement SQLite's planner may
+// re-run the whole pick for every row of the table.)
+func claimDueSQLite(ctx context.Context, db *gorm.DB, workerID string, limit int, lease time.Duration) ([]Delivery, error) {
+	var out []Delivery
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var perMinute int
+		if err := tx.Raw(anyPerMinuteLimit).Scan(&perMinute).Error; err != nil {
+			return err
+		}
+		now := time.Now().UTC()
+		var ids []int64
+		if err := tx.Raw(pickStatement(false, perMinute == 1)+" SELECT id FROM picked", pickArgs(now, perMinute == 1, limit)...).
+			Scan(&ids).Error; err != nil {
+			return err
+		}
+		if len(ids) == 0 {
+			return nil
+		}
+		return tx.Raw(claimUpdate+"? RETURNING "+deliveryColumns, now.Add(lease), workerID, now, ids).Scan(&out).Error
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim deliveries: %w", err)
+	}
+	return out, nil
+}
+
+// RenewLeases extends the leases of the deliveries a worker is still
+// working on (its heartbeat), so a short lease only runs out when the
+// worker is gone.
+func RenewLeases(ctx context.Context, db *gorm.DB, workerID string, ids []int64, lease time.Duration) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	err := db.WithContext(ctx).Exec(`UPDATE deliveries SET lease_until = ? WHERE id IN ? AND leased_by = ? AND state = 'running'`,
+		time.Now().UTC().Add(lease), ids, workerID).Error
+	if err != nil {
+		return fmt.Errorf("renew %d leases: %w", len(ids), err)
+	}
+	return nil
+}
+
+// ExpireAllLeases ends every lease at once, so the deliveries of workers
+// known to be dead are claimed again without waiting for their leases
+// (the embedded database, when this process is provably the only one).
+func ExpireAllLeases(ctx context.Context, db *gorm.DB) (int64, error) {
+	res := db.WithContext(ctx).Exec(`UPDATE deliveries SET lease_until = ? WHERE completed_at IS NULL AND leased_by <> ''`,
+		time.Now().UTC().Add(-time.Second))
+	if res.Error != nil {
+		return 0, fmt.Errorf("expire leases: %w", res.Error)
+	}
+	return res.RowsAffected, nil
+}
