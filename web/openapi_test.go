@@ -22,6 +22,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/web/openapi"
 	"github.com/automations-dev/automations/web/webtest"
 )
@@ -275,6 +276,12 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	f.must(200, "POST", "/api/v1/teams/ml/webhooks/ci/rotate-secret", map[string]any{"secret": "NEXT_SIGNING", "overlap": "1h"})
 	f.must(200, "GET", "/api/v1/teams/ml/webhooks/ci", nil)
 	f.must(200, "POST", "/api/v1/teams/ml/webhooks/ci/retry-failed", map[string]any{"since": "1h"})
+	f.must(200, "PATCH", "/api/v1/teams/ml/webhooks/ci", map[string]any{"max_concurrent": 4, "max_per_minute": 600})
+	f.must(200, "POST", "/api/v1/teams/ml/webhooks/ci/enable", map[string]any{"held": "send"})
+	f.refused(f.key, 422, "held", "POST", "/api/v1/teams/ml/webhooks/ci/enable", map[string]any{"held": "later"})
+	alerts := f.slackIntegration("ml")
+	f.must(200, "POST", fmt.Sprintf("/api/v1/teams/ml/slack/integrations/%d/enable", alerts), map[string]any{"held": "discard"})
+	f.refused(f.key, 404, "", "POST", "/api/v1/teams/ml/slack/integrations/999999/enable", map[string]any{})
 	f.refused(f.key, 422, "url", "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "bad", "url": "ftp://example.com"})
 	f.refused(memberKey, 403, "", "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "m", "url": rcv.URL})
 	f.refused(f.key, 400, "colour", "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "c", "colour": "red"})
@@ -450,4 +457,29 @@ func (f *openAPIFlow) enqueue(team, queue string) {
 	if err := models.EnqueueRunItem(ctx, f.app.DB, item); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// slackIntegration connects a Slack channel to the team directly (the OAuth
+// flow is not what is checked here) and returns its id.
+func (f *openAPIFlow) slackIntegration(team string) int64 {
+	f.t.Helper()
+	ctx := context.Background()
+	tm, err := models.TeamByName(ctx, f.app.DB, team)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	box, err := secretbox.Open(ctx, "", f.app.Keys.Encryption)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	defer box.Close()
+	site, err := models.UserByEmail(ctx, f.app.DB, "site@example.com")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	s, err := models.CreateSlackIntegration(ctx, f.app.DB, box, tm.ID, "T0ACME", "Acme", "C0ALERTS", "alerts", "xoxb-test", site)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s.ID
 }
