@@ -251,6 +251,7 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	f.must(200, "PATCH", "/api/v1/teams/ml/members/ada@example.com", map[string]any{"role": "member"})
 	f.must(200, "GET", "/api/v1/teams/ml/members", nil)
 	f.must(204, "DELETE", "/api/v1/teams/ml/members/new@example.com", nil)
+	f.refused(f.key, 409, "role", "PATCH", "/api/v1/teams/ml/members/site@example.com", map[string]any{"role": "member"})
 	f.refused(f.key, 422, "role", "POST", "/api/v1/teams/ml/members", map[string]any{"email": "x@example.com", "role": "owner"})
 	f.must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "mnist"})
 	f.must(200, "GET", "/api/v1/teams/ml/projects", nil)
