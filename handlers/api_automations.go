@@ -261,8 +261,8 @@ func (h *Handler) APIAutomationDelete(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-// deliveryHistoryLimit is how many deliveries history shows.
-const deliveryHistoryLimit = 50
+// deliveryPageSize is how many deliveries one API page holds.
+const deliveryPageSize = 50
 
 // APIAutomationDeliveries is GET /api/v1/automations/:id/deliveries.
 func (h *Handler) APIAutomationDeliveries(c echo.Context) error {
@@ -270,11 +270,17 @@ func (h *Handler) APIAutomationDeliveries(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	ds, _, err := h.visibleHistory(c.Request().Context(), CurrentUser(c), a)
+	n, _ := strconv.Atoi(c.QueryParam("page"))
+	page := models.NewPage(n, deliveryPageSize)
+	ds, more, err := h.visibleHistory(c.Request().Context(), CurrentUser(c), a, page)
 	if err != nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, map[string]any{"deliveries": ds})
+	out := map[string]any{"deliveries": ds}
+	if more {
+		out["next_page"] = page.Number + 1 // newest first: the next page is older
+	}
+	return c.JSON(http.StatusOK, out)
 }
 
 // APIRedeliver is POST /api/v1/deliveries/:id/redeliver (the delivery's

@@ -88,6 +88,13 @@ func (h *Handler) renderVersionPage(c echo.Context, status int, vp *versionPage,
 		Collection: coll, Version: v, VersionString: vp.scope.VersionString(h.orgName, v.Version()),
 		URL: vp.url, CanWrite: models.CanWrite(u, currentRole(c)), AliasForm: aliasForm, LinkForm: linkForm,
 	}
+	evs, err := models.EventsOfVersion(ctx, h.db, v.ID, 20)
+	if err != nil {
+		return err
+	}
+	for i := range evs {
+		props.Events = append(props.Events, previewEvent(&evs[i]))
+	}
 	trail := []views.Link{{Label: coll.Name, Href: vp.collURL}, {Label: v.Version()}}
 	if vp.scope.InRegistry() {
 		if v.SourceVersionID != nil {
@@ -134,15 +141,17 @@ func (h *Handler) CollectionPage(c echo.Context) error {
 	if err != nil {
 		return noCollection(c.Param("collection"), err)
 	}
-	vs, err := models.VersionsOf(ctx, h.db, coll.ID)
+	nav := listNav(c, views.ProjectCollectionURL(t.Name, p.Name, coll.Name))
+	vs, more, err := models.VersionsPage(ctx, h.db, coll.ID, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
+	nav.More = more
 	shell, err := h.ProjectShell(c, coll.Name, views.Link{Label: coll.Name})
 	if err != nil {
 		return err
 	}
-	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.ProjectCollectionURL(t.Name, p.Name, coll.Name)}
+	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.ProjectCollectionURL(t.Name, p.Name, coll.Name), Nav: nav}
 	return h.Render(c, http.StatusOK, views.ProjectCollectionPage(shell, props))
 }
 

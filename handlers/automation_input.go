@@ -20,6 +20,11 @@ type automationInput struct {
 	Scope       scopeNames  `json:"scope"`
 	Event       eventInput  `json:"event"`
 	Action      actionInput `json:"action"`
+	// Options of DESIGN.md §16: dedupe_window ("24h", "7d"; empty: off),
+	// require_approval, approval_timeout (default "72h").
+	DedupeWindow    string `json:"dedupe_window,omitempty"`
+	RequireApproval bool   `json:"require_approval,omitempty"`
+	ApprovalTimeout string `json:"approval_timeout,omitempty"`
 }
 
 type eventInput struct {
@@ -88,6 +93,14 @@ func (h *Handler) automationSpec(ctx context.Context, u *models.User, scope *aut
 		cfg := in.Event.runConfig()
 		spec.RunEvent = &cfg
 	}
+	var err error
+	if spec.DedupeWindow, err = parseWindow("dedupe_window", in.DedupeWindow); err != nil {
+		return spec, err
+	}
+	if spec.ApprovalTimeout, err = parseWindow("approval_timeout", in.ApprovalTimeout); err != nil {
+		return spec, err
+	}
+	spec.RequireApproval = in.RequireApproval
 	if spec.ActionType == "" {
 		spec.ActionType = models.ActionWebhook
 	}
@@ -221,8 +234,12 @@ func automationInputFrom(a *models.Automation, scope *automationScope, t actionT
 	enabled := a.Enabled
 	in := automationInput{
 		Name: a.Name, Description: a.Description, Enabled: &enabled, Scope: scope.names(),
-		Event:  eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
-		Action: actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
+		Event:           eventInput{Type: a.EventType, AliasRegex: a.AliasRegex},
+		Action:          actionInput{Type: a.ActionType, Payload: a.Payload, Team: t.Team},
+		RequireApproval: a.RequireApproval, ApprovalTimeout: models.FormatWindow(a.ApprovalTimeout),
+	}
+	if a.DedupeWindow > 0 {
+		in.DedupeWindow = models.FormatWindow(a.DedupeWindow)
 	}
 	if runcond.IsRunEvent(a.EventType) {
 		if cfg, err := runcond.Parse(a.EventType, a.EventConfig); err == nil {

@@ -46,6 +46,20 @@ var wizardFields = []struct {
 	{"name", "name", 3},
 	{"description", "description", 3},
 	{"enabled", "enabled", 3},
+	{"dedupe", "dedupe", 3},
+	{"dedupe_window", "dedupe_window", 3},
+	{"require_approval", "require_approval", 3},
+	{"approval_timeout", "approval_timeout", 3},
+}
+
+// wizardForm reads the wizard's fields from the posted form.
+func wizardForm(c echo.Context) views.Form {
+	form := views.NewForm()
+	for _, f := range wizardFields {
+		form.Values[f.form] = c.FormValue(f.form)
+	}
+	readRunEventForm(c, form)
+	return form
 }
 
 // routeScope is the project or registry of a route guarded by
@@ -92,6 +106,7 @@ func (h *Handler) newAutomationWizard(c echo.Context, scope *automationScope) er
 		form.Values["action_type"] = models.ActionWebhook
 		form.Values["job_version"] = "latest"
 		form.Values["overrides"] = "{}"
+		form.Values["dedupe_window"], form.Values["approval_timeout"] = "24h", "72h"
 		if scope.Project != nil {
 			form.Values["destination_project"] = scope.Team.Name + "/" + scope.Project.Name
 		}
@@ -132,6 +147,14 @@ func (h *Handler) AutomationEdit(c echo.Context) error {
 			form.Values["enabled"] = "on"
 		}
 		runEventFormValues(in.Event, form.Values)
+		form.Values["dedupe"], form.Values["dedupe_window"] = "off", "24h"
+		if in.DedupeWindow != "" {
+			form.Values["dedupe"], form.Values["dedupe_window"] = "on", in.DedupeWindow
+		}
+		form.Values["require_approval"], form.Values["approval_timeout"] = "off", in.ApprovalTimeout
+		if in.RequireApproval {
+			form.Values["require_approval"] = "on"
+		}
 		if a.ScopeType == models.ScopeProject && scope.Collection != nil {
 			form.Values["collection_filter"] = scope.Collection.Name
 		}
@@ -154,11 +177,7 @@ type wizard struct {
 // steps being left) or save.
 func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	form := views.NewForm()
-	for _, f := range wizardFields {
-		form.Values[f.form] = c.FormValue(f.form)
-	}
-	readRunEventForm(c, form)
+	form := wizardForm(c)
 	if params, err := c.FormParams(); err == nil && w.scope.Type == models.ScopeRegistryCollection && w.existing == nil {
 		if _, sent := params["collection_filter"]; !sent {
 			// A post that does not choose (a script) keeps the route's collection.
@@ -167,8 +186,12 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	}
 	step, _ := strconv.Atoi(c.FormValue("step"))
 	step = min(max(step, 1), 3)
-	if step == 3 && form.Values["enabled"] == "" {
-		form.Values["enabled"] = "off" // an unchecked box sends nothing
+	if step == 3 {
+		for _, box := range []string{"enabled", "dedupe", "require_approval"} {
+			if form.Values[box] == "" {
+				form.Values[box] = "off" // an unchecked box sends nothing
+			}
+		}
 	}
 	if c.FormValue("refresh") != "" {
 		return h.renderWizard(c, w, form, step, http.StatusOK)
@@ -181,16 +204,23 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 		}
 		return h.renderWizard(c, w, form, 2, http.StatusOK)
 	}
+	save := c.FormValue("go") == "save"
 	target := 3
-	if g := c.FormValue("go"); g != "save" {
-		target, _ = strconv.Atoi(g)
+	if !save {
+		target, _ = strconv.Atoi(c.FormValue("go"))
 		target = min(max(target, 1), 3)
 		if target <= step {
 			return h.renderWizard(c, w, form, target, http.StatusOK)
 		}
 	}
-	spec, err := h.wizardSpec(ctx, u, w.scope, form, target, w.existing == nil)
-	if err == nil && c.FormValue("go") == "save" {
+	var spec models.AutomationSpec
+	var err error
+	if save {
+		spec, err = h.wizardSaveSpec(ctx, u, w, form)
+	} else {
+		spec, err = h.wizardSpec(ctx, u, w.scope, form, target, w.existing == nil)
+	}
+	if err == nil && save {
 		var saved *models.Automation
 		if w.existing == nil {
 			saved, err = h.createAutomation(c, w.scope, spec)
@@ -205,36 +235,87 @@ func (h *Handler) wizardStep(c echo.Context, w wizard) error {
 	if err == nil {
 		return h.renderWizard(c, w, form, target, http.StatusOK)
 	}
-	field, message, status, ok := wizardError(err)
+	errs, status, ok := wizardErrors(err)
 	if !ok {
 		return err
 	}
+	// Every error is shown at once: beside its field on the step shown
+	// (the first step with one) and in the summary above the steps.
 	errStep := 3
-	for _, f := range wizardFields {
-		if f.api == field {
-			field, errStep = f.form, f.step
+	for api, message := range errs {
+		field, fieldStep := api, 3
+		for _, f := range wizardFields {
+			if f.api == api {
+				field, fieldStep = f.form, f.step
+			}
 		}
+		if f, ok := wizardFieldOf(api); ok {
+			field, fieldStep = f, 1 // run event parameters are on step 1
+		}
+		form.Errors[field] = message
+		errStep = min(errStep, fieldStep)
 	}
-	if f, ok := wizardFieldOf(field); ok {
-		field, errStep = f, 1
-	}
-	form.Errors[field] = message
 	return h.renderWizard(c, w, form, errStep, status)
 }
 
-// wizardError turns a validation, conflict or field-bound error into what
-// the form shows.
-func wizardError(err error) (field, message string, status int, ok bool) {
-	if errs, status, ok := fieldErrors(err); ok {
-		for f, m := range errs {
-			return f, m, status, true
-		}
-	}
+// wizardErrors turns validation, conflict and field-bound errors (one or
+// many, joined) into the form's messages by API field.
+func wizardErrors(err error) (map[string]string, int, bool) {
+	errs, status, ok := fieldErrors(err)
 	var he *Error
 	if errors.As(err, &he) && he.Field != "" {
-		return he.Field, he.Message, he.Status, true
+		if !ok {
+			errs, status, ok = map[string]string{}, he.Status, true
+		}
+		if _, seen := errs[he.Field]; !seen {
+			errs[he.Field] = he.Message
+		}
 	}
-	return "", "", 0, false
+	return errs, status, ok
+}
+
+// wizardSaveSpec checks the whole form for Create or Save, from any step,
+// and gathers every problem: the event and details even when the action
+// cannot be resolved, and the name's uniqueness in the scope.
+func (h *Handler) wizardSaveSpec(ctx context.Context, u *models.User, w wizard, form views.Form) (models.AutomationSpec, error) {
+	probe := models.AutomationSpec{
+		Name: strings.TrimSpace(form.Value("name")), Description: form.Value("description"), Scope: w.scope.Type,
+		EventType: form.Value("event_type"), AliasRegex: form.Value("alias_regex"), ActionType: "-",
+	}
+	w.scope.apply(&probe)
+	spec, err := h.wizardSpec(ctx, u, w.scope, form, 3, w.existing == nil)
+	if err == nil {
+		err = spec.Validate()
+	} else {
+		// The action could not be resolved: still check the event and the
+		// details, so the user sees those problems too.
+		err = errors.Join(err, exceptAction(probe.Validate()))
+	}
+	if _, nameBad := fieldErrorsOf(err)["name"]; nameBad || probe.Name == "" {
+		return spec, err
+	}
+	var id int64
+	if w.existing != nil {
+		id = w.existing.ID
+	}
+	return spec, errors.Join(err, models.CheckAutomationName(ctx, h.db, probe, id))
+}
+
+// exceptAction drops the action's errors from a probe's validation (the
+// probe has no action yet).
+func exceptAction(err error) error {
+	var keep []error
+	walkErrors(err, func(e error) {
+		if ve, ok := e.(*models.ValidationError); ok && !strings.HasPrefix(ve.Field, "action.") {
+			keep = append(keep, ve)
+		}
+	})
+	return errors.Join(keep...)
+}
+
+func fieldErrorsOf(err error) map[string]string {
+	errs, _, _ := fieldErrors(err)
+	return errs
 }
 
 // wizardSpec checks the steps before upTo and builds the spec: step 1 the
@@ -277,6 +358,13 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 	if err := runEventInput(form, &in.Event); err != nil {
 		return models.AutomationSpec{}, err
 	}
+	if form.Value("dedupe") == "on" {
+		in.DedupeWindow = form.Value("dedupe_window")
+		if strings.TrimSpace(in.DedupeWindow) == "" {
+			return models.AutomationSpec{}, models.Invalid("dedupe_window", "say how long, e.g. 24h")
+		}
+	}
+	in.RequireApproval, in.ApprovalTimeout = form.Value("require_approval") == "on", form.Value("approval_timeout")
 	if o := strings.TrimSpace(form.Value("overrides")); o != "" {
 		if !json.Valid([]byte(o)) {
 			return models.AutomationSpec{}, models.Invalid("action.overrides", "is not valid JSON: write a JSON object, e.g. {\"lr\": 0.01}")
@@ -290,7 +378,7 @@ func (h *Handler) wizardSpec(ctx context.Context, u *models.User, scope *automat
 		probe.RunEvent = &cfg
 	}
 	s.apply(&probe)
-	if err := probe.Validate(); err != nil && !isField(err, "action.type") {
+	if err := exceptAction(probe.Validate()); err != nil {
 		return probe, err
 	}
 	if upTo < 3 {
@@ -323,7 +411,8 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	p := views.WizardProps{
 		Title: w.title, ScopeLabel: w.scope.Label(), Step: step, PostURL: w.postURL, CancelURL: w.scope.ListURL(),
-		Form: form, Templates: payload.Templates(), Variables: payload.Variables(), Submit: w.submit,
+		Form: form, Templates: payload.Templates(), Variables: variablesOf(form.Value("event_type")), Submit: w.submit,
+		Editing: w.existing != nil,
 	}
 	if runcond.IsRunEvent(form.Value("event_type")) {
 		p.Templates = payload.RunTemplates()
@@ -335,9 +424,16 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			p.RunPreview = preview
 		}
 	}
+	p.Trail = []views.Link{{Label: w.scope.Label(), Href: w.scope.ListURL()}}
 	if w.existing != nil {
 		p.CancelURL = views.AutomationURL(w.existing.ID)
+		p.Trail = append(p.Trail, views.Link{Label: w.existing.Name, Href: p.CancelURL})
+		p.Scope.AutomationID = w.existing.ID
+	} else {
+		n := w.scope.names()
+		p.Scope = views.WizardScope{Type: n.Type, Project: n.Project, Registry: n.Registry, Collection: n.Collection}
 	}
+	p.Trail = append(p.Trail, views.Link{Label: w.title, Href: w.postURL})
 	for _, e := range models.EventTypesFor(w.scope.Type) {
 		label := eventLabels[e]
 		if label == "" {
@@ -422,6 +518,11 @@ func (h *Handler) renderWizard(c echo.Context, w wizard, form views.Form, step, 
 			}
 		}
 	}
+	if step == 3 {
+		if p.Preview, p.DryRun, err = h.wizardPanels(c, w.scope, form); err != nil {
+			return err
+		}
+	}
 	if isHTMX(c) {
 		// htmx swaps only 2xx answers: field errors come back as 200.
 		return h.Render(c, http.StatusOK, views.AutomationWizard(p))
@@ -441,11 +542,24 @@ func (h *Handler) RegistryAutomations(c echo.Context) error {
 
 func (h *Handler) renderAutomationList(c echo.Context) error {
 	ctx, u, scope := c.Request().Context(), CurrentUser(c), routeScope(c)
-	rows, err := h.automationRows(ctx, u, scope)
+	nav := listNav(c, scope.ListURL())
+	nav.State = ""
+	var projectID, registryID *int64
+	if scope.Project != nil {
+		projectID = &scope.Project.ID
+	} else {
+		registryID = &scope.Registry.ID
+	}
+	list, more, err := models.AutomationsPage(ctx, h.db, projectID, registryID, nil, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
-	table := views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u))
+	nav.More = more
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return err
+	}
+	table := views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u), Nav: &nav})
 	if scope.Type == models.ScopeProject {
 		shell, err := h.ProjectShell(c, "", views.Link{Label: "Automations"})
 		if err != nil {
@@ -458,23 +572,24 @@ func (h *Handler) renderAutomationList(c echo.Context) error {
 }
 
 // collectionAutomations is the Automations section of a registry
-// collection page: the automations that apply to it.
+// collection page: every automation that applies to it (registry-wide
+// ones too), unpaged since they are few.
 func (h *Handler) collectionAutomations(c echo.Context, r *models.Registry, coll *models.Collection) (templ.Component, error) {
 	ctx, u := c.Request().Context(), CurrentUser(c)
 	scope := &automationScope{Type: models.ScopeRegistryCollection, Registry: r, Collection: coll, Role: currentRole(c)}
-	rows, err := h.automationRows(ctx, u, scope)
-	if err != nil {
-		return nil, err
-	}
-	return views.AutomationsTable(rows, scope.NewURL(), scope.CanAdmin(u)), nil
-}
-
-// automationRows are a scope's automations as list rows.
-func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope) ([]views.AutomationRow, error) {
 	list, err := h.listAutomations(ctx, scope)
 	if err != nil {
 		return nil, err
 	}
+	rows, err := h.automationRows(ctx, u, scope, list)
+	if err != nil {
+		return nil, err
+	}
+	return views.AutomationsTable(views.AutomationsProps{Rows: rows, NewURL: scope.NewURL(), CanCreate: scope.CanAdmin(u)}), nil
+}
+
+// automationRows are a scope's automations as list rows.
+func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *automationScope, list []models.AutomationListing) ([]views.AutomationRow, error) {
 	targets, err := h.listingTargets(ctx, list)
 	if err != nil {
 		return nil, err
@@ -484,6 +599,7 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i] = views.AutomationRow{
 			ID: a.ID, Name: a.Name, Trigger: a.EventType, ActionType: actionLabel(a.ActionType),
 			Enabled: a.Enabled, LastStatus: a.LastState, CanAdmin: scope.CanAdmin(u),
+			Scope: scopeColumn(&a, scope),
 		}
 		if a.AliasRegex != "" {
 			rows[i].Trigger += " ~ " + a.AliasRegex
@@ -491,6 +607,20 @@ func (h *Handler) automationRows(ctx context.Context, u *models.User, scope *aut
 		rows[i].ActionName, rows[i].Queue = actionNames(&a.Automation, targets[i])
 	}
 	return rows, nil
+}
+
+// scopeColumn says what an automation of a list watches: the whole
+// project or registry, or one collection (with its page).
+func scopeColumn(a *models.AutomationListing, scope *automationScope) views.Link {
+	switch {
+	case a.ScopeType == models.ScopeRegistry:
+		return views.Link{Label: "Registry-wide"}
+	case a.ScopeType == models.ScopeRegistryCollection && scope.Registry != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.RegistryCollectionURL(scope.Registry.Name, a.CollectionName)}
+	case a.CollectionName != "" && scope.Project != nil:
+		return views.Link{Label: "Collection " + a.CollectionName, Href: views.ProjectCollectionURL(scope.Team.Name, scope.Project.Name, a.CollectionName)}
+	}
+	return views.Link{Label: "Whole project"}
 }
 
 // actionNames is what an automation's action targets, and its queue for
@@ -537,7 +667,7 @@ func (h *Handler) AutomationDetails(c echo.Context) error {
 // failed form (with its error after a refused retry).
 func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.Automation, scope *automationScope, retry views.Form) error {
 	ctx, u := c.Request().Context(), CurrentUser(c)
-	ds, detail, err := h.visibleHistory(ctx, u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
@@ -567,7 +697,7 @@ func (h *Handler) renderAutomationDetails(c echo.Context, status int, a *models.
 	}
 	return h.Render(c, status, views.AutomationDetailsPage(views.AutomationDetailsProps{
 		Automation: *a, Back: views.Link{Label: "Automations", Href: scope.ListURL()}, Scope: scope.Label(),
-		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), Deliveries: ds, DeliveryDetail: detail, RunItems: items,
+		Action: strings.TrimSpace(action), CanAdmin: scope.CanAdmin(u), History: history, RunItems: items,
 		Chart: chart, RetryForm: retry,
 		Disabled: disabled, IntegrationTeam: targets.Team, CanReenable: canReenable,
 	}))
@@ -584,12 +714,11 @@ func (h *Handler) AutomationDeliveries(c echo.Context) error {
 }
 
 func (h *Handler) renderHistory(c echo.Context, a *models.Automation, scope *automationScope) error {
-	u := CurrentUser(c)
-	ds, detail, err := h.visibleHistory(c.Request().Context(), u, a)
+	history, err := h.automationHistory(c, a, scope)
 	if err != nil {
 		return err
 	}
-	return h.Render(c, http.StatusOK, views.DeliveryHistory(a.ID, ds, scope.CanAdmin(u), detail))
+	return h.Render(c, http.StatusOK, views.DeliveryHistory(history))
 }
 
 // AutomationToggle is POST /automations/:id/toggle: enable or disable.
@@ -622,14 +751,14 @@ func (h *Handler) AutomationDelete(c echo.Context) error {
 	return redirect(c, scope.ListURL())
 }
 
-// DeliveryRedeliver is POST /deliveries/:id/redeliver from the history.
-func (h *Handler) DeliveryRedeliver(c echo.Context) error {
-	_, a, scope, err := h.redeliver(c)
-	if err != nil {
-		return err
+// variablesOf lists the payload variables that apply to event: the
+// wizard shows no variable that saving would refuse.
+func variablesOf(event string) []payload.VariableDoc {
+	var out []payload.VariableDoc
+	for _, v := range payload.Variables() {
+		if len(v.Events) == 0 || slices.Contains(v.Events, payload.EventType(event)) {
+			out = append(out, v)
+		}
 	}
-	if !isHTMX(c) {
-		return redirect(c, views.AutomationURL(a.ID))
-	}
-	return h.renderHistory(c, a, scope)
+	return out
 }

@@ -79,13 +79,44 @@ func (h *Handler) flashRefusal(c echo.Context, err error) bool {
 }
 
 func fieldErrors(err error) (map[string]string, int, bool) {
-	var ve *models.ValidationError
-	var ce *models.ConflictError
-	switch {
-	case errors.As(err, &ve):
-		return map[string]string{ve.Field: ve.Message}, http.StatusUnprocessableEntity, true
-	case errors.As(err, &ce):
-		return map[string]string{ce.Field: ce.Message}, http.StatusConflict, true
+	errs, status := map[string]string{}, 0
+	walkErrors(err, func(e error) {
+		var field, msg string
+		code := http.StatusUnprocessableEntity
+		switch x := e.(type) {
+		case *models.ValidationError:
+			field, msg = x.Field, x.Message
+		case *models.ConflictError:
+			field, msg, code = x.Field, x.Message, http.StatusConflict
+		default:
+			return
+		}
+		if _, seen := errs[field]; !seen {
+			errs[field] = msg
+		}
+		if status != http.StatusConflict {
+			status = code // a conflict (a name taken) decides the status
+		}
+	})
+	if len(errs) == 0 {
+		return nil, 0, false
 	}
-	return nil, 0, false
+	return errs, status, true
+}
+
+// walkErrors calls f on err and every error it wraps, joined ones
+// included, in order (models' validation joins one error per field).
+func walkErrors(err error, f func(error)) {
+	if err == nil {
+		return
+	}
+	f(err)
+	switch x := err.(type) {
+	case interface{ Unwrap() []error }:
+		for _, e := range x.Unwrap() {
+			walkErrors(e, f)
+		}
+	case interface{ Unwrap() error }:
+		walkErrors(x.Unwrap(), f)
+	}
 }

@@ -20,8 +20,3 @@ func (h *Handler) Healthz(c echo.Context) error {
 	}
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok"})
 }
-
-// Home sends signed-in users to their teams.
-func (h *Handler) Home(c echo.Context) error {
-	return c.Redirect(http.StatusSeeOther, "/teams")
-}

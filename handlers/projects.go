@@ -94,14 +94,16 @@ func (h *Handler) ProjectEvents(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	evs, err := models.EventsOf(c.Request().Context(), h.db, models.ScopeKindProject, currentProject(c).ID, 200)
+	nav := listNav(c, views.ProjectURL(shell.Team, shell.Project)+"/events")
+	evs, more, err := models.EventsPage(c.Request().Context(), h.db, models.ScopeKindProject, currentProject(c).ID, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
+	nav.More = more
 	rows := eventRows(evs, func(ev models.Event) string {
 		return views.ProjectCollectionURL(shell.Team, shell.Project, ev.Vars.ArtifactCollectionName)
 	})
-	return h.Render(c, http.StatusOK, views.ProjectEventsPage(shell, rows))
+	return h.Render(c, http.StatusOK, views.ProjectEventsPage(shell, views.EventsProps{Nav: nav, Events: rows}))
 }
 
 // eventRows prepares events for an events list; collectionURL gives the
@@ -112,7 +114,7 @@ func eventRows(evs []models.Event, collectionURL func(models.Event) string) []vi
 		rows[i] = views.EventRow{
 			ID: ev.ID, Type: ev.Type, VersionString: ev.Vars.ArtifactVersionString,
 			VersionURL: views.VersionURL(collectionURL(ev), "v"+strconv.Itoa(ev.Vars.ArtifactVersionIndex)),
-			Author:     ev.Vars.EventAuthor, Time: ev.CreatedAt,
+			Author:     ev.Vars.EventAuthor, Time: ev.CreatedAt, Alias: ev.Vars.Alias,
 		}
 	}
 	return rows

@@ -23,15 +23,17 @@ func (h *Handler) RegistryPage(c echo.Context) error {
 // RegistryEvents is GET /registries/:registry/events.
 func (h *Handler) RegistryEvents(c echo.Context) error {
 	r := currentRegistry(c)
-	evs, err := models.EventsOf(c.Request().Context(), h.db, models.ScopeKindRegistry, r.ID, 200)
+	nav := listNav(c, views.RegistryURL(r.Name)+"/events")
+	evs, more, err := models.EventsPage(c.Request().Context(), h.db, models.ScopeKindRegistry, r.ID, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
+	nav.More = more
 	rows := eventRows(evs, func(ev models.Event) string {
 		return views.RegistryCollectionURL(r.Name, ev.Vars.ArtifactCollectionName)
 	})
 	shell := views.RegistryShellProps{Registry: r, Trail: []views.Link{{Label: "Events"}}}
-	return h.Render(c, http.StatusOK, views.RegistryEventsPage(shell, rows))
+	return h.Render(c, http.StatusOK, views.RegistryEventsPage(shell, views.EventsProps{Nav: nav, Events: rows}))
 }
 
 // RegistryCollectionPage is GET /registries/:registry/collections/:collection.
@@ -42,12 +44,14 @@ func (h *Handler) RegistryCollectionPage(c echo.Context) error {
 	if err != nil {
 		return noCollection(c.Param("collection"), err)
 	}
-	vs, err := models.VersionsOf(ctx, h.db, coll.ID)
+	nav := listNav(c, views.RegistryCollectionURL(r.Name, coll.Name))
+	vs, more, err := models.VersionsPage(ctx, h.db, coll.ID, nav.Query, pageOf(nav))
 	if err != nil {
 		return err
 	}
+	nav.More = more
 	shell := views.RegistryShellProps{Registry: r, Trail: []views.Link{{Label: coll.Name}}}
-	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.RegistryCollectionURL(r.Name, coll.Name)}
+	props := views.CollectionProps{Collection: coll, Versions: vs, URL: views.RegistryCollectionURL(r.Name, coll.Name), Nav: nav}
 	automations, err := h.collectionAutomations(c, r, coll)
 	if err != nil {
 		return err

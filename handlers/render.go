@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
+	_ "time/tzdata" // zone names from browsers resolve without the system's zoneinfo
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -24,6 +26,8 @@ func (h *Handler) Render(c echo.Context, status int, component templ.Component) 
 		CSRF:    csrfToken(c),
 		Flashes: h.takeFlashes(c),
 		Path:    c.Request().URL.Path,
+
+		Location: readerLocation(c),
 	}
 	ctx := views.WithRequest(c.Request().Context(), req)
 	c.Response().Header().Set(echo.HeaderContentType, echo.MIMETextHTMLCharsetUTF8)
@@ -129,4 +133,22 @@ func jsonKind(goKind string) string {
 		return "an array"
 	}
 	return "a number"
+}
+
+// readerLocation is the time zone the reader's browser reported in the
+// "tz" cookie (static/app.js), nil when unknown or not a zone.
+func readerLocation(c echo.Context) *time.Location {
+	ck, err := c.Cookie("tz")
+	if err != nil || ck.Value == "" || len(ck.Value) > 64 {
+		return nil
+	}
+	name, err := url.QueryUnescape(ck.Value)
+	if err != nil || name == "Local" {
+		return nil
+	}
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	return loc
 }

@@ -22,7 +22,11 @@ func (h *Handler) renderTeams(c echo.Context, status int, form views.Form) error
 	if err != nil {
 		return err
 	}
-	return h.Render(c, status, views.TeamsPage(views.TeamsProps{Teams: teams, CanCreate: u.SiteAdmin, Form: form}))
+	waiting, err := models.AwaitingApprovalFor(c.Request().Context(), h.db, u, waitingLimit)
+	if err != nil {
+		return err
+	}
+	return h.Render(c, status, views.TeamsPage(views.TeamsProps{Teams: teams, CanCreate: u.SiteAdmin, Form: form, Waiting: waiting}))
 }
 
 // TeamCreate is POST /teams (site admins).

@@ -149,27 +149,44 @@ func (h *Handler) APIWebhookTest(c echo.Context) error {
 // secret value shown as ••••. A template that does not validate or render is
 // a ValidationError on "payload"; nothing is sent then.
 func (h *Handler) testWebhook(ctx context.Context, t *models.Team, u *models.User, w *models.Webhook, template string) (views.WebhookTestResult, error) {
-	if err := payload.Validate(template, w.PayloadContext("")); err != nil {
+	return h.sendTestWebhook(ctx, t, w, template, sampleVars(t, u))
+}
+
+// sendTestWebhook is testWebhook with the event variables given: the
+// automation preview's "Send as test" sends a real event's.
+func (h *Handler) sendTestWebhook(ctx context.Context, t *models.Team, w *models.Webhook, template string, vars payload.Vars) (views.WebhookTestResult, error) {
+	if err := payload.Validate(orEmptyObject(template), w.PayloadContext("")); err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}
 	resolved, err := models.ResolveWebhook(ctx, h.db, h.secrets, t.ID, w.ID)
 	if err != nil {
 		return views.WebhookTestResult{}, err
 	}
-	return h.sendTest(ctx, t, u, w, resolved, template)
+	return h.sendTestWith(ctx, w, resolved, template, vars)
 }
 
 // sendTest is the Test panel's send, for a saved webhook (testWebhook) or
 // the values of a New or Edit form (WebhookTestUnsaved): w says what the
 // payload may use, resolved holds the secret values.
 func (h *Handler) sendTest(ctx context.Context, t *models.Team, u *models.User, w *models.Webhook, resolved *models.ResolvedWebhook, template string) (views.WebhookTestResult, error) {
+	return h.sendTestWith(ctx, w, resolved, template, sampleVars(t, u))
+}
+
+// orEmptyObject is what an empty payload sends (DESIGN.md §6).
+func orEmptyObject(template string) string {
 	if strings.TrimSpace(template) == "" {
-		template = "{}"
+		return "{}"
 	}
+	return template
+}
+
+// sendTestWith renders template with vars, sends it once and describes
+// what happened with every secret value shown as ••••.
+func (h *Handler) sendTestWith(ctx context.Context, w *models.Webhook, resolved *models.ResolvedWebhook, template string, vars payload.Vars) (views.WebhookTestResult, error) {
+	template = orEmptyObject(template)
 	if err := payload.Validate(template, w.PayloadContext("")); err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())
 	}
-	vars := sampleVars(t, u)
 	body, err := payload.Render(template, vars, resolved.Secrets, resolved.AccessToken)
 	if err != nil {
 		return views.WebhookTestResult{}, models.Invalid("payload", "%s", err.Error())

@@ -98,10 +98,10 @@ func ValidateAlias(field, alias string) error {
 		return Invalid(field, "is required")
 	}
 	if !aliasPattern.MatchString(alias) {
-		return Invalid(field, "%q is not a valid alias: %s", alias, AliasRule)
+		return Invalid(field, "%q is not a valid alias: %s", Excerpt(alias), AliasRule)
 	}
 	if IsAutomaticAlias(alias) {
-		return Invalid(field, "%q is set automatically (latest is the newest version, vN is version N); choose another alias", alias)
+		return Invalid(field, "%q is set automatically (latest is the newest version, vN is version N); choose another alias", Excerpt(alias))
 	}
 	return nil
 }

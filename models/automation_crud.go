@@ -33,24 +33,40 @@ type AutomationSpec struct {
 	WebhookID    *int64
 	Payload      string
 	ActionConfig string
+	// DedupeWindow (seconds, 0: off), RequireApproval and ApprovalTimeout
+	// (seconds, 0: the default 72h) are the options of DESIGN.md §16.
+	DedupeWindow    int64
+	RequireApproval bool
+	ApprovalTimeout int64
 	// PayloadContext says what the chosen webhook offers (access token,
 	// granted secrets), for validating Payload.
 	PayloadContext payload.Context
 }
 
 // Validate checks everything that does not need the database; errors name
-// the field to fix.
+// the field to fix. Every field is checked, so a form can show all its
+// errors at once: the result joins one error per field (errors.As finds
+// the first, in the order of the form: details, scope and event, action).
 func (s *AutomationSpec) Validate() error {
+	return errors.Join(s.validateDetails(), s.validateScopeEvent(), s.validateAction())
+}
+
+func (s *AutomationSpec) validateDetails() error {
 	s.Name = strings.TrimSpace(s.Name)
-	if s.Name == "" {
-		return Invalid("name", "is required")
-	}
-	if len(s.Name) > 100 {
-		return Invalid("name", "must be at most 100 characters")
+	var name, desc error
+	switch {
+	case s.Name == "":
+		name = Invalid("name", "is required")
+	case len(s.Name) > 100:
+		name = Invalid("name", "must be at most 100 characters")
 	}
 	if len(s.Description) > 2000 {
-		return Invalid("description", "must be at most 2000 characters")
+		desc = Invalid("description", "must be at most 2000 characters")
 	}
+	return errors.Join(name, desc)
+}
+
+func (s *AutomationSpec) validateScopeEvent() error {
 	switch s.Scope {
 	case ScopeProject:
 		if s.ProjectID == nil {
@@ -65,11 +81,11 @@ func (s *AutomationSpec) Validate() error {
 			return Invalid("scope.collection", "is required")
 		}
 	default:
-		return Invalid("scope.type", "%q is not a scope: use project, registry or registry_collection", s.Scope)
+		return Invalid("scope.type", "%q is not a scope: use project, registry or registry_collection", Excerpt(string(s.Scope)))
 	}
 	if !slices.Contains(EventTypesFor(s.Scope), s.EventType) {
 		return Invalid("event.type", "%q does not apply to a %s automation: use %s",
-			s.EventType, strings.ReplaceAll(string(s.Scope), "_", " "), strings.Join(EventTypesFor(s.Scope), " or "))
+			Excerpt(s.EventType), strings.ReplaceAll(string(s.Scope), "_", " "), strings.Join(EventTypesFor(s.Scope), " or "))
 	}
 	if s.EventType == EventAddArtifactAlias {
 		if _, err := CompileAliasRegex(s.AliasRegex); err != nil {
@@ -95,6 +111,10 @@ func (s *AutomationSpec) Validate() error {
 	} else {
 		s.RunEvent = nil
 	}
+	return nil
+}
+
+func (s *AutomationSpec) validateAction() error {
 	switch s.ActionType {
 	case ActionWebhook:
 		if s.WebhookID == nil {
@@ -114,10 +134,29 @@ func (s *AutomationSpec) Validate() error {
 			return err
 		}
 	default:
-		return Invalid("action.type", "%q is not an action: use webhook, slack or launch", s.ActionType)
+		return Invalid("action.type", "%q is not an action: use webhook, slack or launch", Excerpt(s.ActionType))
 	}
 	if s.ActionConfig == "" {
 		s.ActionConfig = "{}"
+	}
+	return s.validateOptions()
+}
+
+// DefaultApprovalTimeout is how long a delivery waits for approval.
+const DefaultApprovalTimeout = 72 * 3600
+
+// maxOptionWindow bounds the dedupe window and the approval timeout.
+const maxOptionWindow = 90 * 24 * 3600
+
+func (s *AutomationSpec) validateOptions() error {
+	if s.DedupeWindow < 0 || s.DedupeWindow > maxOptionWindow {
+		return Invalid("dedupe_window", "must be between 1s and 90d (empty: off)")
+	}
+	if s.ApprovalTimeout == 0 {
+		s.ApprovalTimeout = DefaultApprovalTimeout
+	}
+	if s.ApprovalTimeout < 60 || s.ApprovalTimeout > maxOptionWindow {
+		return Invalid("approval_timeout", "must be between 1m and 90d, e.g. 72h")
 	}
 	return nil
 }
@@ -130,6 +169,15 @@ func (s *AutomationSpec) apply(a *Automation) {
 		a.EventConfig = s.RunEvent.JSON()
 	}
 	a.ActionType, a.TeamID, a.WebhookID, a.Payload, a.ActionConfig = s.ActionType, s.TeamID, s.WebhookID, s.Payload, s.ActionConfig
+	a.DedupeWindow, a.RequireApproval, a.ApprovalTimeout = s.DedupeWindow, s.RequireApproval, s.ApprovalTimeout
+}
+
+// Draft is the automation s describes, not saved: what preview and dry
+// run match and render with, exactly as the saved one would.
+func (s *AutomationSpec) Draft() *Automation {
+	a := &Automation{}
+	s.apply(a)
+	return a
 }
 
 // CreateAutomation validates and stores a new automation.
@@ -143,8 +191,11 @@ func CreateAutomation(ctx context.Context, db *gorm.DB, s AutomationSpec, creato
 		if err := lockIntegration(tx, a); err != nil {
 			return err
 		}
-		if err := tx.Create(a).Error; err != nil {
+		if err := checkNameFree(tx, a); err != nil {
 			return err
+		}
+		if err := tx.Create(a).Error; err != nil {
+			return nameTaken(err, a)
 		}
 		return saveRevision(tx, a)
 	})
@@ -166,8 +217,11 @@ func UpdateAutomation(ctx context.Context, db *gorm.DB, a *Automation, s Automat
 		if err := lockIntegration(tx, a); err != nil {
 			return err
 		}
-		if err := tx.Save(a).Error; err != nil {
+		if err := checkNameFree(tx, a); err != nil {
 			return err
+		}
+		if err := tx.Save(a).Error; err != nil {
+			return nameTaken(err, a)
 		}
 		return saveRevision(tx, a)
 	})
@@ -267,6 +321,19 @@ type AutomationListing struct {
 // ListAutomations lists the automations of a project (projectID) or of a
 // registry (registryID; collectionID narrows to those that apply to it).
 func ListAutomations(ctx context.Context, db *gorm.DB, projectID, registryID, collectionID *int64) ([]AutomationListing, error) {
+	q, err := automationListing(ctx, db, projectID, registryID, collectionID)
+	if err != nil {
+		return nil, err
+	}
+	var out []AutomationListing
+	if err := q.Order("a.name, a.id").Scan(&out).Error; err != nil {
+		return nil, fmt.Errorf("list automations: %w", err)
+	}
+	return out, nil
+}
+
+// automationListing is the query behind ListAutomations and AutomationsPage.
+func automationListing(ctx context.Context, db *gorm.DB, projectID, registryID, collectionID *int64) (*gorm.DB, error) {
 	q := db.WithContext(ctx).Table("automations AS a").Select(`a.*, COALESCE((SELECT d.state FROM deliveries d
 		WHERE d.automation_id = a.id ORDER BY d.id DESC LIMIT 1), '') AS last_state,
 		COALESCE(t.name, '') AS team_name, w.name AS webhook_name, COALESCE(c.name, '') AS collection_name`).
@@ -283,11 +350,7 @@ func ListAutomations(ctx context.Context, db *gorm.DB, projectID, registryID, co
 	default:
 		return nil, errors.New("list automations: no scope")
 	}
-	var out []AutomationListing
-	if err := q.Order("a.name, a.id").Scan(&out).Error; err != nil {
-		return nil, fmt.Errorf("list automations: %w", err)
-	}
-	return out, nil
+	return q, nil
 }
 
 // AutomationNamesUsingWebhook names the automations that use a webhook, so

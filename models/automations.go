@@ -2,8 +2,10 @@ package models
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"time"
 
 	"gorm.io/gorm"
@@ -66,10 +68,19 @@ type Automation struct {
 	ActionConfig string `gorm:"column:action_config"`
 	// RevisionID is the current AutomationRevision: what deliveries queued
 	// now will send.
-	RevisionID *int64    `gorm:"column:revision_id"`
-	CreatedBy  int64     `gorm:"column:created_by"`
-	CreatedAt  time.Time `gorm:"column:created_at"`
-	UpdatedAt  time.Time `gorm:"column:updated_at"`
+	RevisionID *int64 `gorm:"column:revision_id"`
+	// DedupeWindow (seconds, 0: off) lets at most one delivery per
+	// artifact version (or run) through within the window (§16).
+	DedupeWindow int64 `gorm:"column:dedupe_window"`
+	// RequireApproval parks deliveries as awaiting_approval until a scope
+	// admin approves; ApprovalTimeout (seconds) rejects them after.
+	RequireApproval bool  `gorm:"column:require_approval"`
+	ApprovalTimeout int64 `gorm:"column:approval_timeout"`
+	CreatedBy       int64 `gorm:"column:created_by"`
+	// aliasRE is AliasRegex compiled, set by Explain on first use.
+	aliasRE   *AliasPattern
+	CreatedAt time.Time `gorm:"column:created_at"`
+	UpdatedAt time.Time `gorm:"column:updated_at"`
 }
 
 // TableName maps Automation to its table.
@@ -77,7 +88,10 @@ func (Automation) TableName() string { return "automations" }
 
 // AliasPattern is an alias regex (RE2) that must match the whole alias:
 // "prod" matches "prod" but not "production".
-type AliasPattern struct{ re *regexp.Regexp }
+type AliasPattern struct {
+	re   *regexp.Regexp
+	expr string // the text it was compiled from
+}
 
 // CompileAliasRegex compiles the user's expression on its own, never glued
 // into a larger pattern: text such as `prod)|(?:zzz` cannot close an
@@ -92,7 +106,7 @@ func CompileAliasRegex(expr string) (*AliasPattern, error) {
 	}
 	re, err := regexp.Compile(expr)
 	if err != nil {
-		return nil, Invalid("event.alias_regex", "is not a valid regular expression: %v", err)
+		return nil, Invalid("event.alias_regex", "%s", regexProblem(expr, err))
 	}
 	// Leftmost-longest: if any match spans the whole alias it starts at 0,
 	// so the leftmost match starts there and the longest one at 0 is it.
@@ -113,28 +127,41 @@ type MatchTarget struct {
 	RegistryID   *int64 // set for registry events
 	CollectionID int64
 	Alias        string // the alias added, for ADD_ARTIFACT_ALIAS
+	// Subject is what dedupe counts once: "version:<id>" for artifact
+	// events ("run:<id>" for run events); empty turns dedupe off.
+	Subject string
 }
 
-// MatchAutomations returns the enabled automations that fire for ev, by
-// the same condition EnqueueDeliveries queues with (which does it inside
-// its INSERT instead of reading them out).
+// MatchAutomations returns the enabled automations that fire for ev (the
+// columns matching and queueing need): the candidates of ev's scope read
+// through the scope indexes, each then decided by Explain, the one rule
+// that live events, dry runs and the lineage page share.
 func MatchAutomations(ctx context.Context, tx *gorm.DB, ev MatchTarget) ([]Automation, error) {
 	where, args, err := candidates(ev)
 	if err != nil {
 		return nil, err
 	}
-	var found []Automation
-	if err := tx.WithContext(ctx).Where(where, args...).Order("id").Find(&found).Error; err != nil {
+	// Only what Explain and the options need (not the payload), scanned
+	// by hand: this runs in every event's transaction.
+	rows, err := tx.WithContext(ctx).Raw("SELECT id, enabled, scope_type, project_id, registry_id, collection_id, event_type, "+
+		"alias_regex, dedupe_window, require_approval, approval_timeout FROM automations WHERE "+where+" ORDER BY id", args...).Rows()
+	if err != nil {
 		return nil, fmt.Errorf("match automations: %w", err)
 	}
-	if ev.Type != EventAddArtifactAlias {
-		return found, nil
-	}
-	matched := found[:0]
-	for _, a := range found {
-		if aliasMatches(a.AliasRegex, ev.Alias) {
+	defer rows.Close()
+	var matched []Automation
+	for rows.Next() {
+		var a Automation
+		if err := rows.Scan(&a.ID, &a.Enabled, &a.ScopeType, &a.ProjectID, &a.RegistryID, &a.CollectionID, &a.EventType,
+			&a.AliasRegex, &a.DedupeWindow, &a.RequireApproval, &a.ApprovalTimeout); err != nil {
+			return nil, fmt.Errorf("match automations: %w", err)
+		}
+		if _, ok := a.Explain(ev); ok {
 			matched = append(matched, a)
 		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("match automations: %w", err)
 	}
 	return matched, nil
 }
@@ -165,67 +192,50 @@ func aliasMatches(regex, alias string) bool {
 // deliveries wake every worker process (see jobs.Notifier).
 const DeliveryNotifyChannel = "automations_deliveries"
 
-// EnqueueDeliveries writes one queued delivery per matching automation, in
-// tx: the event's own transaction, so deliveries exist exactly when the
-// event does. It returns how many were queued. Waking workers is the
-// caller's job once tx has committed (a NOTIFY inside tx would serialize
-// every committing transaction on PostgreSQL's notification lock).
+// EnqueueDeliveries writes one delivery per matching automation, in tx:
+// the event's own transaction, so deliveries exist exactly when the event
+// does. Most are queued; an automation's options make one skipped (dedupe)
+// or awaiting_approval instead (see enqueueMatched). It returns how many
+// deliveries were written. Waking workers is the caller's job once tx has
+// committed (a NOTIFY inside tx would serialize every committing
+// transaction on PostgreSQL's notification lock).
 func EnqueueDeliveries(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTarget) (int, error) {
-	tx = tx.WithContext(ctx)
-	where, args, err := candidates(ev)
-	if err != nil {
+	matched, err := MatchAutomations(ctx, tx, ev)
+	if err != nil || len(matched) == 0 {
 		return 0, err
 	}
-	if ev.Type == EventAddArtifactAlias {
-		// The alias regexes are RE2, checked here rather than in SQL.
-		var found []struct {
-			ID         int64  `gorm:"column:id"`
-			AliasRegex string `gorm:"column:alias_regex"`
-		}
-		if err := tx.Model(&Automation{}).Select("id, alias_regex").Where(where, args...).Find(&found).Error; err != nil {
-			return 0, fmt.Errorf("match automations: %w", err)
-		}
-		var ids []int64
-		for _, a := range found {
-			if aliasMatches(a.AliasRegex, ev.Alias) {
-				ids = append(ids, a.ID)
-			}
-		}
-		if len(ids) == 0 {
-			return 0, nil
-		}
-		where, args = where+" AND id IN ?", append(args, ids)
-	}
-	return insertDeliveries(tx, eventID, where, args)
+	return enqueueMatched(ctx, tx, eventID, ev, matched)
 }
 
-// EnqueueDeliveriesTo queues one delivery of event eventID for each of the
-// automations ids, in tx (the event's transaction). Run events use it:
-// their conditions, filters and cooldowns are decided per automation
-// before the event is written (models/runs).
-func EnqueueDeliveriesTo(ctx context.Context, tx *gorm.DB, eventID int64, ids []int64) (int, error) {
+// EnqueueDeliveriesTo writes deliveries of event eventID for automations
+// ids, in tx (the event's transaction), with their dedupe and approval
+// options as for EnqueueDeliveries. Run events use it: their conditions,
+// filters and cooldowns are decided per automation before the event is
+// written (models/runs); ev names the event's scope, type and subject.
+func EnqueueDeliveriesTo(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTarget, ids []int64) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	return insertDeliveries(tx.WithContext(ctx), eventID, "enabled AND id IN ?", []any{ids})
+	var matched []Automation
+	err := tx.WithContext(ctx).Select("id, dedupe_window, require_approval, approval_timeout").
+		Where("enabled AND id IN ?", ids).Order("id").Find(&matched).Error
+	if err != nil {
+		return 0, fmt.Errorf("read automations to queue: %w", err)
+	}
+	return enqueueMatched(ctx, tx, eventID, ev, matched)
 }
 
-// insertDeliveries queues a delivery of eventID for every automation that
-// satisfies where.
-func insertDeliveries(tx *gorm.DB, eventID int64, where string, args []any) (int, error) {
-	// The database makes the rows from the matching automations in one
-	// statement: no round trip to read them, no parameters per delivery.
-	uid, id, at := "'dlv_' || lower(hex(randomblob(16)))", "?", "?"
-	if Dialect(tx) == "postgres" {
-		uid, id, at = "'dlv_' || replace(gen_random_uuid()::text, '-', '')", "CAST(? AS BIGINT)", "CAST(? AS TIMESTAMPTZ)"
+// regexProblem says what is wrong with the user's regular expression in
+// their own text: the problem and the part of it where it is, not Go's
+// "error parsing regexp" wording.
+func regexProblem(expr string, err error) string {
+	var se *syntax.Error
+	if !errors.As(err, &se) {
+		return "is not a valid regular expression"
 	}
-	now := time.Now().UTC()
-	res := tx.Exec(`INSERT INTO deliveries (uid, event_id, automation_id, automation_name, action_type, team_id, webhook_id,
-  revision_id, state, attempts, next_attempt_at, created_at, updated_at)
-SELECT `+uid+`, `+id+`, id, name, action_type, team_id, webhook_id, revision_id, 'queued', 0, `+at+`, `+at+`, `+at+`
-FROM automations WHERE `+where+` ORDER BY id`, append([]any{eventID, now, now, now}, args...)...)
-	if res.Error != nil {
-		return 0, fmt.Errorf("queue deliveries: %w", res.Error)
+	at := se.Expr
+	if at == "" || at == expr {
+		return fmt.Sprintf("is not a valid regular expression: %s in “%s”", se.Code, Excerpt(expr))
 	}
-	return int(res.RowsAffected), nil
+	return fmt.Sprintf("is not a valid regular expression: %s at “%s” in “%s”", se.Code, Excerpt(at), Excerpt(expr))
 }

@@ -22,6 +22,13 @@ const (
 	DeliverySucceeded DeliveryState = "succeeded"
 	DeliveryRetrying  DeliveryState = "retrying"
 	DeliveryFailed    DeliveryState = "failed"
+	// DeliveryAwaitingApproval waits for a scope admin (§16); it is never
+	// claimed until approved (then queued) or rejected.
+	DeliveryAwaitingApproval DeliveryState = "awaiting_approval"
+	// DeliveryRejected was refused by an admin or expired unapproved.
+	DeliveryRejected DeliveryState = "rejected"
+	// DeliverySkipped was suppressed by the automation's dedupe option.
+	DeliverySkipped DeliveryState = "skipped"
 )
 
 // Delivery is one automation's action for one event: the row is the queue
@@ -53,6 +60,15 @@ type Delivery struct {
 	CreatedAt      time.Time  `gorm:"column:created_at" json:"created_at"`
 	UpdatedAt      time.Time  `gorm:"column:updated_at" json:"updated_at"`
 	CompletedAt    *time.Time `gorm:"column:completed_at" json:"completed_at"`
+	// Reason says why a delivery was skipped, rejected or expired.
+	Reason string `gorm:"column:reason" json:"reason,omitempty"`
+	// ExpiresAt is when an awaiting_approval delivery is rejected unapproved.
+	ExpiresAt *time.Time `gorm:"column:expires_at" json:"expires_at,omitempty"`
+	// The approval decision: who, when, with what comment.
+	DecidedBy       *int64     `gorm:"column:decided_by" json:"-"`
+	DecidedByName   string     `gorm:"column:decided_by_name" json:"decided_by,omitempty"`
+	DecidedAt       *time.Time `gorm:"column:decided_at" json:"decided_at,omitempty"`
+	DecisionComment string     `gorm:"column:decision_comment" json:"decision_comment,omitempty"`
 }
 
 // TableName maps Delivery to its table.
@@ -341,24 +357,5 @@ func DeliveriesOfAutomation(ctx context.Context, db *gorm.DB, automationID int64
 	if err != nil {
 		return nil, fmt.Errorf("list deliveries: %w", err)
 	}
-	out := make([]DeliveryWithAttempts, len(ds))
-	if len(ds) == 0 {
-		return out, nil
-	}
-	ids := make([]int64, len(ds))
-	index := map[int64]int{}
-	for i, d := range ds {
-		ids[i] = d.ID
-		index[d.ID] = i
-		out[i].Delivery = d
-	}
-	var attempts []DeliveryAttempt
-	if err := db.WithContext(ctx).Where("delivery_id IN ?", ids).Order("delivery_id, number").Find(&attempts).Error; err != nil {
-		return nil, fmt.Errorf("list attempts: %w", err)
-	}
-	for _, a := range attempts {
-		i := index[a.DeliveryID]
-		out[i].AttemptList = append(out[i].AttemptList, a)
-	}
-	return out, nil
+	return withAttempts(ctx, db, ds)
 }

@@ -60,7 +60,7 @@ func ValidateName(field, name string) error {
 		return Invalid(field, "is required")
 	}
 	if !namePattern.MatchString(name) {
-		return Invalid(field, "%q is not a valid name: %s", name, NameRule)
+		return Invalid(field, "%q is not a valid name: %s", Excerpt(name), NameRule)
 	}
 	return nil
 }

@@ -34,6 +34,8 @@ type Event struct {
 	// RunID is the run of a run event (CollectionID and VersionID are 0).
 	RunID     *int64    `gorm:"column:run_id"`
 	Payload   string    `gorm:"column:payload"`
+	// Alias is Vars.Alias kept in its own column (dry runs match on it).
+	Alias string `gorm:"column:alias"`
 	CreatedAt time.Time `gorm:"column:created_at"`
 	// Vars is the snapshot stored in Payload.
 	Vars EventVars `gorm:"-"`
@@ -76,7 +78,7 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 	if err != nil {
 		return fmt.Errorf("encode event payload: %w", err)
 	}
-	ev.Payload = string(raw)
+	ev.Payload, ev.Alias = string(raw), ev.Vars.Alias
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
 	}
@@ -94,9 +96,12 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 func (ev *Event) MatchTarget() MatchTarget {
 	return MatchTarget{
 		Type: ev.Type, ProjectID: ev.ProjectID, RegistryID: ev.RegistryID,
-		CollectionID: ev.CollectionID, Alias: ev.Vars.Alias,
+		CollectionID: ev.CollectionID, Alias: ev.Vars.Alias, Subject: VersionSubject(ev.VersionID),
 	}
 }
+
+// VersionSubject is what dedupe counts once for artifact events: the version.
+func VersionSubject(versionID int64) string { return "version:" + strconv.FormatInt(versionID, 10) }
 
 // PayloadVars converts the snapshot into the payload renderer's variables.
 func (ev *Event) PayloadVars(automationName string) payload.Vars {

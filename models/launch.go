@@ -297,7 +297,7 @@ func ReportRunItem(ctx context.Context, db *gorm.DB, id int64, agent string, sta
 	switch state {
 	case RunRunning, RunFinished, RunFailed:
 	default:
-		return nil, Invalid("state", "%q is not a state an agent reports: use running, finished or failed", state)
+		return nil, Invalid("state", "%q is not a state an agent reports: use running, finished or failed", Excerpt(string(state)))
 	}
 	if state == RunFinished {
 		if exitCode != nil && *exitCode != 0 {

@@ -81,13 +81,13 @@ func (m membership) list(ctx context.Context, db *gorm.DB, scopeID int64) ([]Mem
 // a conflict so a typo cannot silently change someone's role.
 func (m membership) add(ctx context.Context, db *gorm.DB, scopeID int64, email string, role Role) (*Member, error) {
 	if !role.Valid() {
-		return nil, Invalid("role", "%q is not a role: use admin, member or viewer", role)
+		return nil, Invalid("role", "%q is not a role: use admin, member or viewer", Excerpt(string(role)))
 	}
 	u, err := UserByEmail(ctx, db, email)
 	// A service account belongs to its own team alone; the answer is the
 	// one for an unknown email, so its address opens no other door.
 	if errors.Is(err, ErrNotFound) || (err == nil && u.IsServiceAccount()) {
-		return nil, Invalid("email", "no user has the email %q; they need an account first", email)
+		return nil, Invalid("email", "no user has the email %q; they need an account first", Excerpt(email))
 	}
 	if err != nil {
 		return nil, err
@@ -109,7 +109,7 @@ func (m membership) add(ctx context.Context, db *gorm.DB, scopeID int64, email s
 // lock), so two concurrent demotions cannot both pass.
 func (m membership) setRole(ctx context.Context, db *gorm.DB, scopeID, userID int64, role Role) error {
 	if !role.Valid() {
-		return Invalid("role", "%q is not a role: use admin, member or viewer", role)
+		return Invalid("role", "%q is not a role: use admin, member or viewer", Excerpt(string(role)))
 	}
 	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		current, err := m.lockedRole(tx, scopeID, userID)

@@ -33,7 +33,7 @@ func (r Role) Valid() bool { return r.rank() > 0 }
 func ParseRole(field, s string) (Role, error) {
 	r := Role(s)
 	if !r.Valid() {
-		return RoleNone, Invalid(field, "%q is not a role: use admin, member or viewer", s)
+		return RoleNone, Invalid(field, "%q is not a role: use admin, member or viewer", Excerpt(s))
 	}
 	return r, nil
 }

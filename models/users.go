@@ -76,7 +76,7 @@ var usernameStrip = regexp.MustCompile(`[^a-z0-9_-]+`)
 func CreateUser(ctx context.Context, db *gorm.DB, in NewUser) (*User, error) {
 	email := NormalizeEmail(in.Email)
 	if _, err := mail.ParseAddress(email); err != nil || !strings.Contains(email, "@") {
-		return nil, Invalid("email", "%q is not an email address", in.Email)
+		return nil, Invalid("email", "%q is not an email address", Excerpt(in.Email))
 	}
 	if len(in.Password) < MinPasswordLength {
 		return nil, Invalid("password", "must be at least %d characters", MinPasswordLength)

@@ -98,7 +98,7 @@ func EmailDomainAllowed(email string, domains []string) bool {
 // signs in through the identity provider (an empty hash matches no password).
 func createSSOUser(ctx context.Context, db *gorm.DB, email, name string) (*User, error) {
 	if _, err := mail.ParseAddress(email); err != nil {
-		return nil, Invalid("email", "%q is not an email address", email)
+		return nil, Invalid("email", "%q is not an email address", Excerpt(email))
 	}
 	u := &User{
 		Email:    email,

@@ -177,13 +177,13 @@ func (s *WebhookSpec) lockSecrets(tx *gorm.DB, teamID int64) error {
 	missing := func(n string) bool { return n != "" && !slices.Contains(found, n) }
 	switch {
 	case missing(s.AccessTokenSecret):
-		return Invalid("access_token_secret", "no secret named %s in this team; create it under Team secrets first", s.AccessTokenSecret)
+		return Invalid("access_token_secret", "no secret named %s in this team; create it under Team secrets first", Excerpt(s.AccessTokenSecret))
 	case missing(s.SigningSecret):
-		return Invalid("signing_secret", "no secret named %s in this team; create it under Team secrets first", s.SigningSecret)
+		return Invalid("signing_secret", "no secret named %s in this team; create it under Team secrets first", Excerpt(s.SigningSecret))
 	}
 	for _, n := range s.Secrets {
 		if missing(n) {
-			return Invalid("secrets", "no secret named %s in this team; create it under Team secrets first", n)
+			return Invalid("secrets", "no secret named %s in this team; create it under Team secrets first", Excerpt(n))
 		}
 	}
 	return nil

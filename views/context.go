@@ -24,6 +24,9 @@ type Request struct {
 	CSRF    string
 	Flashes []Flash
 	Path    string
+	// Location is the reader's time zone (static/app.js tells it);
+	// nil writes times in UTC.
+	Location *time.Location
 }
 
 type requestKey struct{}
@@ -67,6 +70,14 @@ func navClass(ctx context.Context, prefix string) string {
 		return "nav-link active"
 	}
 	return "nav-link"
+}
+
+// crumbHref is a breadcrumb's address: its own, or the page's when it has none.
+func crumbHref(ctx context.Context, l Link) string {
+	if l.Href != "" {
+		return l.Href
+	}
+	return RequestOf(ctx).Path
 }
 
 // Link is a labelled URL.

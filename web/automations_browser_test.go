@@ -90,7 +90,7 @@ func TestBrowserAutomationWizardAndHistory(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Reload(),
 		chromedp.WaitVisible(`[data-testid="delivery"][data-state="succeeded"]`),
-		chromedp.Click(`[data-testid="delivery"] summary`),
+		chromedp.Click(`[data-testid="delivery"] [data-testid="delivery-state"]`),
 		chromedp.Click(webtest.TestID("redeliver")),
 	)
 	if err != nil {

@@ -188,6 +188,7 @@ var routeExpectations = map[string]string{
 	"GET /projects/:team/:project/events":                                                tier.teamViewer,
 	"GET /projects/:team/:project/runs":                                                  tier.teamViewer,
 	"GET /projects/:team/:project/runs/:id":                                              tier.teamViewer,
+	"GET /projects/:team/:project/history":                                               tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection":                                 tier.teamViewer,
 	"GET /projects/:team/:project/artifacts/:collection/:version":                        tier.teamViewer,
 	"POST /projects/:team/:project/artifacts/:collection/:version/aliases":               tier.teamMember,
@@ -204,6 +205,7 @@ var routeExpectations = map[string]string{
 	"GET /registries/:registry/collections/:collection/automations/new":                 tier.registryAdmin,
 	"POST /registries/:registry/collections/:collection/automations/new":                tier.registryAdmin,
 	"GET /registries/:registry/events":                                                  tier.registryViewer,
+	"GET /registries/:registry/history":                                                 tier.registryViewer,
 	"GET /registries/:registry/collections/:collection":                                 tier.registryViewer,
 	"GET /registries/:registry/collections/:collection/:version":                        tier.registryViewer,
 	"POST /registries/:registry/collections/:collection/:version/aliases":               tier.registryMember,
@@ -244,6 +246,29 @@ var routeExpectations = map[string]string{
 	"POST /deliveries/:id/redeliver":                 tier.teamAdmin,
 	"POST /deliveries/:id/redeliver @registry":       tier.registryAdmin,
 	"POST /deliveries/:id/redeliver @collection":     tier.registryAdmin,
+	// Retry now: admins of the scope (a delivery not retrying answers 409).
+	"POST /deliveries/:id/retry-now":             tier.teamAdmin,
+	"POST /deliveries/:id/retry-now @registry":   tier.registryAdmin,
+	"POST /deliveries/:id/retry-now @collection": tier.registryAdmin,
+	// One history row, refreshed alone: whoever may view the automation.
+	"GET /deliveries/:id/row":             tier.teamViewer,
+	"GET /deliveries/:id/row @registry":   tier.registryViewer,
+	"GET /deliveries/:id/row @collection": tier.registryViewer,
+	// §16: preview and dry run need the body's scope admin (routeBodies);
+	// approve and reject the delivery's scope admin (409 here: not waiting).
+	"POST /automations/preview":                tier.teamAdmin,
+	"POST /automations/preview @registry":      tier.registryAdmin,
+	"POST /automations/preview/send":           tier.teamAdmin,
+	"POST /automations/dry-run":                tier.teamAdmin,
+	"POST /automations/dry-run @registry":      tier.registryAdmin,
+	"POST /deliveries/:id/approve":             tier.teamAdmin,
+	"POST /deliveries/:id/approve @registry":   tier.registryAdmin,
+	"POST /deliveries/:id/approve @collection": tier.registryAdmin,
+	"POST /deliveries/:id/reject":              tier.teamAdmin,
+	"POST /deliveries/:id/reject @registry":    tier.registryAdmin,
+	"GET /events/:id":                          tier.teamViewer,
+	"GET /events/:id @registry":                tier.registryViewer,
+	"GET /events/:id @collection":              tier.registryViewer,
 
 	"GET /api/v1/teams":                                      tier.signedIn,
 	"POST /api/v1/teams":                                     tier.siteAdmin, // handler
@@ -314,6 +339,15 @@ var routeExpectations = map[string]string{
 	"POST /api/v1/deliveries/:id/redeliver":                 tier.teamAdmin,
 	"POST /api/v1/deliveries/:id/redeliver @registry":       tier.registryAdmin,
 	"POST /api/v1/deliveries/:id/redeliver @collection":     tier.registryAdmin,
+	"POST /api/v1/automations/preview":                      tier.teamAdmin, // handler: the body's scope (routeBodies)
+	"POST /api/v1/automations/preview @registry":            tier.registryAdmin,
+	"POST /api/v1/automations/dry-run":                      tier.teamAdmin,
+	"POST /api/v1/automations/dry-run @registry":            tier.registryAdmin,
+	"GET /api/v1/deliveries/awaiting-approval":              tier.signedIn, // lists what the caller may decide
+	"POST /api/v1/deliveries/:id/approve":                   tier.teamAdmin,
+	"POST /api/v1/deliveries/:id/approve @registry":         tier.registryAdmin,
+	"POST /api/v1/deliveries/:id/reject":                    tier.teamAdmin,
+	"POST /api/v1/deliveries/:id/reject @collection":        tier.registryAdmin,
 
 	"GET /api/v1/teams/:team/queues":               tier.teamViewer,
 	"POST /api/v1/teams/:team/queues":              tier.teamAdmin,
@@ -369,9 +403,32 @@ var routeBodies = map[string]func(w *world) any{
 	"POST /api/v1/automations @registry": func(w *world) any {
 		return automationBody(map[string]any{"type": "registry", "registry": w.registry}, "LINK_ARTIFACT")
 	},
+	"POST /automations/preview":           func(w *world) any { return wizardScopeForm("project", w.team+"/mnist", "") },
+	"POST /automations/preview @registry": func(w *world) any { return wizardScopeForm("registry", "", w.registry) },
+	"POST /automations/preview/send":      func(w *world) any { return wizardScopeForm("project", w.team+"/mnist", "") },
+	"POST /automations/dry-run":           func(w *world) any { return wizardScopeForm("project", w.team+"/mnist", "") },
+	"POST /automations/dry-run @registry": func(w *world) any { return wizardScopeForm("registry", "", w.registry) },
+	"POST /api/v1/automations/preview": func(w *world) any {
+		return automationBody(map[string]any{"type": "project", "project": w.team + "/mnist"}, "CREATE_ARTIFACT")
+	},
+	"POST /api/v1/automations/preview @registry": func(w *world) any {
+		return automationBody(map[string]any{"type": "registry", "registry": w.registry}, "LINK_ARTIFACT")
+	},
+	"POST /api/v1/automations/dry-run": func(w *world) any {
+		return automationBody(map[string]any{"type": "project", "project": w.team + "/mnist"}, "CREATE_ARTIFACT")
+	},
+	"POST /api/v1/automations/dry-run @registry": func(w *world) any {
+		return automationBody(map[string]any{"type": "registry", "registry": w.registry}, "LINK_ARTIFACT")
+	},
 	"POST /api/v1/automations @collection": func(w *world) any {
 		return automationBody(map[string]any{"type": "registry_collection", "registry": w.registry, "collection": "clf"}, "LINK_ARTIFACT")
 	},
+}
+
+// wizardScopeForm is the wizard's hidden scope fields with no action:
+// the scope's role is checked, then the panel says what is missing.
+func wizardScopeForm(typ, project, registry string) url.Values {
+	return url.Values{"scope_type": {typ}, "scope_project": {project}, "scope_registry": {registry}, "event_type": {"CREATE_ARTIFACT"}}
 }
 
 // automationBody names a scope and an event but no name and no action team:
@@ -686,6 +743,12 @@ func (m *matrix) param(c matrixCase, a int, prev, name string) (string, error) {
 			return strconv.FormatInt(w.automation[scope], 10), nil
 		case "deliveries":
 			return w.delivery[scope], nil
+		case "events": // the event of the scope's delivery
+			d, err := models.DeliveryByUID(context.Background(), m.app.DB, w.delivery[scope])
+			if err != nil {
+				return "", err
+			}
+			return strconv.FormatInt(d.EventID, 10), nil
 		case "artifacts":
 			if scope == "registry" {
 				return strconv.FormatInt(w.regVersionID, 10), nil

@@ -94,6 +94,7 @@ func (s *Server) routes() {
 	ui.GET("/projects/:team/:project/events", h.ProjectEvents, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/runs", h.RunsList, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/runs/:id", h.RunPage, s.projectAccess(viewer))
+	ui.GET("/projects/:team/:project/history", h.ProjectHistory, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection", h.CollectionPage, s.projectAccess(viewer))
 	ui.GET("/projects/:team/:project/artifacts/:collection/:version", h.VersionPage, s.projectAccess(viewer))
 	ui.POST("/projects/:team/:project/artifacts/:collection/:version/aliases", h.VersionAliasAdd, s.projectAccess(member))
@@ -111,6 +112,7 @@ func (s *Server) routes() {
 	ui.Match(getPost, "/registries/:registry/automations/new", h.RegistryAutomationNew, s.registryAccess(admin))
 	ui.Match(getPost, "/registries/:registry/collections/:collection/automations/new", h.RegistryCollectionAutomationNew, s.registryAccess(admin))
 	ui.GET("/registries/:registry/events", h.RegistryEvents, s.registryAccess(viewer))
+	ui.GET("/registries/:registry/history", h.RegistryHistory, s.registryAccess(viewer))
 	ui.GET("/registries/:registry/collections/:collection", h.RegistryCollectionPage, s.registryAccess(viewer))
 	ui.GET("/registries/:registry/collections/:collection/:version", h.RegistryVersionPage, s.registryAccess(viewer))
 	ui.POST("/registries/:registry/collections/:collection/:version/aliases", h.RegistryVersionAliasAdd, s.registryAccess(member))
@@ -124,6 +126,16 @@ func (s *Server) routes() {
 	ui.GET("/automations/:id/chart", h.AutomationChart)
 	ui.POST("/automations/:id/retry-failed", h.AutomationRetryFailed)
 	ui.POST("/deliveries/:id/redeliver", h.DeliveryRedeliver)
+	ui.POST("/deliveries/:id/retry-now", h.DeliveryRetryNow)
+	ui.GET("/deliveries/:id/row", h.DeliveryRow)
+	// Before and after an automation fires (§16): the handlers resolve the
+	// scope from the form or the delivery and check its admin role.
+	ui.POST("/automations/preview", h.AutomationPreview)
+	ui.POST("/automations/preview/send", h.AutomationPreviewSend)
+	ui.POST("/automations/dry-run", h.AutomationDryRun)
+	ui.POST("/deliveries/:id/approve", h.DeliveryApprove)
+	ui.POST("/deliveries/:id/reject", h.DeliveryReject)
+	ui.GET("/events/:id", h.EventLineage)
 
 	ui.GET("/registries/:registry/members", h.RegistryMembers, s.registryAccess(viewer))
 	ui.POST("/registries/:registry/members", h.RegistryMemberAdd, s.registryAccess(admin))
@@ -194,6 +206,11 @@ func (s *Server) routes() {
 	api.GET("/automations/:id/deliveries", h.APIAutomationDeliveries)
 	api.POST("/deliveries/:id/redeliver", h.APIRedeliver)
 	api.POST("/automations/:id/retry-failed", h.APIAutomationRetryFailed)
+	api.POST("/automations/preview", h.APIAutomationPreview)
+	api.POST("/automations/dry-run", h.APIAutomationDryRun)
+	api.GET("/deliveries/awaiting-approval", h.APIAwaitingApproval)
+	api.POST("/deliveries/:id/approve", h.APIDeliveryApprove)
+	api.POST("/deliveries/:id/reject", h.APIDeliveryReject)
 
 	// Launch: queues (admins manage), agents claim and report (members).
 	api.GET("/teams/:team/queues", h.APIQueuesList, s.teamAccess(viewer))

@@ -100,8 +100,8 @@ func TestSSOSignsInAnExistingUser(t *testing.T) {
 	ctx := webtest.NewBrowser(t)
 	webtest.Do(t, ctx, "open the login page", chromedp.Navigate(app.URL+"/login"))
 	loc, name := ssoInBrowser(t, ctx)
-	if !strings.HasSuffix(loc, "/teams") || name != "Ada Lovelace" {
-		t.Fatalf("landed on %s as %q; want the home page (/teams) as Ada Lovelace", loc, name)
+	if !strings.HasSuffix(loc, "/") || name != "Ada Lovelace" {
+		t.Fatalf("landed on %s as %q; want the home page (/) as Ada Lovelace", loc, name)
 	}
 	if n, _ := models.CountUsers(context.Background(), app.DB); n != 1 {
 		t.Fatalf("%d users after signing in an existing one, want 1", n)
@@ -141,8 +141,8 @@ func TestSSOCreatesAUserOfAnAllowedDomain(t *testing.T) {
 	ctx := webtest.NewBrowser(t)
 	webtest.Do(t, ctx, "open the login page", chromedp.Navigate(app.URL+"/login"))
 	loc, name := ssoInBrowser(t, ctx)
-	if !strings.HasSuffix(loc, "/teams") || name != "newcomer@example.com" {
-		t.Fatalf("landed on %s as %q; want /teams as newcomer@example.com", loc, name)
+	if !strings.HasSuffix(loc, "/") || name != "newcomer@example.com" {
+		t.Fatalf("landed on %s as %q; want the home page (/) as newcomer@example.com", loc, name)
 	}
 	u, err := models.UserByEmail(context.Background(), app.DB, "newcomer@example.com")
 	if err != nil {

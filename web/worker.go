@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -24,6 +25,8 @@ type Worker struct {
 	secrets *secretbox.Box
 	sender  *sender.Sender
 	sweep   jobs.CrashSweep
+	db      *gorm.DB
+	log     *slog.Logger
 }
 
 // WorkerOption changes how NewWorker builds the worker.
@@ -89,23 +92,23 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 		timeout = DefaultRunHeartbeatTimeout
 	}
 	sweep := jobs.CrashSweep{DB: db, Env: runs.Env{BaseURL: cfg.BaseURL}, Timeout: timeout, Wake: runner.Wake, Log: log}
-	return &Worker{Runner: runner, secrets: box, sender: snd, sweep: sweep}, nil
+	return &Worker{Runner: runner, secrets: box, sender: snd, sweep: sweep, db: db, log: log}, nil
 }
 
 // DefaultRunHeartbeatTimeout is RUN_HEARTBEAT_TIMEOUT's default, used when
 // a Config built in code leaves it zero.
 const DefaultRunHeartbeatTimeout = 10 * time.Minute
 
-// Run runs the delivery runner and, beside it, the sweep that marks silent
-// runs crashed, until ctx ends.
+// Run runs the delivery runner and, beside it, the sweeps that mark silent
+// runs crashed and reject expired approvals, until ctx ends.
 func (w *Worker) Run(ctx context.Context) error {
-	sweepDone := make(chan struct{})
-	go func() {
-		defer close(sweepDone)
-		w.sweep.Run(ctx)
-	}()
+	sweepCtx, stop := context.WithCancel(ctx)
+	var sweeps sync.WaitGroup
+	sweeps.Go(func() { w.sweep.Run(sweepCtx) })
+	sweeps.Go(func() { jobs.SweepApprovals(sweepCtx, w.db, jobs.ApprovalSweepInterval, w.log) })
 	err := w.Runner.Run(ctx)
-	<-sweepDone
+	stop()
+	sweeps.Wait()
 	return err
 }
 

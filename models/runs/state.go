@@ -259,7 +259,8 @@ func writeEvent(ctx context.Context, tx *gorm.DB, s *Scope, vars models.EventVar
 	if err := models.RecordEvent(tx, ev); err != nil {
 		return 0, err
 	}
-	n, err := models.EnqueueDeliveriesTo(ctx, tx, ev.ID, ids)
+	target := models.MatchTarget{Type: vars.EventType, ProjectID: &s.Project.ID, Subject: fmt.Sprintf("run:%d", s.Run.ID)}
+	n, err := models.EnqueueDeliveriesTo(ctx, tx, ev.ID, target, ids)
 	if err != nil {
 		return 0, fmt.Errorf("queue deliveries of %s event: %w", vars.EventType, err)
 	}
