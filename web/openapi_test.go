@@ -345,6 +345,38 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	rcv.next(t)
 	f.must(200, "POST", fmt.Sprintf("/api/v1/automations/%d/retry-failed", id), map[string]any{"since": "24h"})
 	f.refused(f.key, 422, "since", "POST", fmt.Sprintf("/api/v1/automations/%d/retry-failed", id), map[string]any{"since": "whenever"})
+	f.must(200, "GET", fmt.Sprintf("/api/v1/automations/%d/deliveries?page=1", id), nil)
+
+	// Before saving: preview and dry run; after: an approval gate.
+	gated := map[string]any{
+		"name": "gated", "scope": map[string]any{"type": "project", "project": "ml/mnist"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": `{"v": "${artifact_version_string}"}`},
+		"require_approval": true, "approval_timeout": "24h", "dedupe_window": "1h",
+	}
+	if out := f.must(200, "POST", "/api/v1/automations/preview", gated); out["request"] == nil {
+		t.Errorf("preview of a webhook automation: no request: %v", out)
+	}
+	f.must(200, "POST", "/api/v1/automations/dry-run", map[string]any{
+		"scope": gated["scope"], "event": gated["event"], "action": gated["action"], "days": 7,
+	})
+	f.refused(f.key, 422, "days", "POST", "/api/v1/automations/dry-run", map[string]any{
+		"scope": gated["scope"], "event": gated["event"], "action": gated["action"], "days": 400,
+	})
+	gatedID := f.must(201, "POST", "/api/v1/automations", gated)["id"]
+	for range 2 {
+		f.must(201, "POST", "/api/v1/projects/ml/mnist/artifacts", map[string]any{"name": "model", "type": "model"})
+	}
+	var waiting struct {
+		Deliveries []map[string]any `json:"deliveries"`
+	}
+	if status, raw := app.APIRaw(t, f.key, "GET", "/api/v1/deliveries/awaiting-approval", nil); status != 200 || json.Unmarshal(raw, &waiting) != nil || len(waiting.Deliveries) != 2 {
+		t.Fatalf("awaiting approval: %d %s", status, raw)
+	}
+	approve := fmt.Sprintf("/api/v1/deliveries/%s/approve", waiting.Deliveries[0]["id"])
+	f.must(200, "POST", approve, nil)
+	f.refused(f.key, 409, "state", "POST", approve, map[string]any{"comment": "again"})
+	f.must(200, "POST", fmt.Sprintf("/api/v1/deliveries/%s/reject", waiting.Deliveries[1]["id"]), map[string]any{"comment": "not this one"})
 
 	// Runs: a service account logs one, fires the run automation on finish.
 	sa := f.must(201, "POST", "/api/v1/teams/ml/service-accounts", map[string]any{"name": "trainer", "role": "member"})
@@ -390,6 +422,7 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	f.refused(f.key, 409, "name", "DELETE", "/api/v1/teams/ml/webhooks/ci", nil)
 	f.must(204, "DELETE", fmt.Sprintf("/api/v1/automations/%d", id), nil)
 	f.must(204, "DELETE", fmt.Sprintf("/api/v1/automations/%v", runAuto["id"]), nil)
+	f.must(204, "DELETE", fmt.Sprintf("/api/v1/automations/%v", gatedID), nil)
 	f.must(204, "DELETE", "/api/v1/teams/ml/webhooks/ci", nil)
 	f.must(204, "DELETE", "/api/v1/users/bob@example.com", nil)
 	f.refused("", 401, "", "GET", "/api/v1/teams", nil)
