@@ -350,8 +350,8 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	// Before saving: preview and dry run; after: an approval gate.
 	gated := map[string]any{
 		"name": "gated", "scope": map[string]any{"type": "project", "project": "ml/mnist"},
-		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
-		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": `{"v": "${artifact_version_string}"}`},
+		"event":            map[string]any{"type": "CREATE_ARTIFACT"},
+		"action":           map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": `{"v": "${artifact_version_string}"}`},
 		"require_approval": true, "approval_timeout": "24h", "dedupe_window": "1h",
 	}
 	if out := f.must(200, "POST", "/api/v1/automations/preview", gated); out["request"] == nil {
