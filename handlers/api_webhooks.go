@@ -18,10 +18,10 @@ type webhookJSON struct {
 	Secrets           []string `json:"secrets"`
 	// During a signing secret rotation: the old secret and until when it
 	// still signs.
-	PreviousSigningSecret string `json:"previous_signing_secret,omitempty"`
-	PreviousSigningUntil  string `json:"previous_signing_until,omitempty"`
-	CreatedAt             string `json:"created_at"`
-	UpdatedAt             string `json:"updated_at"`
+	PreviousSigningSecret string     `json:"previous_signing_secret,omitempty"`
+	PreviousSigningUntil  string     `json:"previous_signing_until,omitempty"`
+	CreatedAt             string     `json:"created_at"`
+	UpdatedAt             string     `json:"updated_at"`
 	MaxConcurrent         int        `json:"max_concurrent"`
 	MaxPerMinute          int        `json:"max_per_minute"`
 	Health                healthJSON `json:"health"`

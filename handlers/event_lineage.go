@@ -2,12 +2,14 @@ package handlers
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/runs"
 	"github.com/automations-dev/automations/views"
 )
 
@@ -83,7 +85,46 @@ func (h *Handler) EventLineage(c echo.Context) error {
 	if p.RunItems, err = models.RunItemsOfEvent(ctx, h.db, ev.ID); err != nil {
 		return err
 	}
+	if p.Runs, err = h.lineageRuns(ctx, p.RunItems); err != nil {
+		return err
+	}
 	return h.Render(c, http.StatusOK, views.EventLineagePage(p))
+}
+
+// lineageRunEvents caps the events listed per produced run.
+const lineageRunEvents = 20
+
+// lineageRuns follows launch items to the runs their agents started and
+// the events those runs caused (the chain: alias → launch → run → …).
+func (h *Handler) lineageRuns(ctx context.Context, items []models.RunItemWithQueue) ([]views.LineageRun, error) {
+	var out []views.LineageRun
+	for _, it := range items {
+		if it.RunID == nil {
+			continue
+		}
+		r, err := runs.ByID(ctx, h.db, *it.RunID)
+		if errors.Is(err, models.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		s, err := runs.LoadScope(ctx, h.db, r)
+		if err != nil {
+			return nil, err
+		}
+		evs, err := runs.EventsOfRun(ctx, h.db, r.ID, lineageRunEvents)
+		if err != nil {
+			return nil, err
+		}
+		lr := views.LineageRun{Item: it.ID, State: r.State,
+			Run: views.Link{Label: r.DisplayName, Href: runs.RunPath(s.Team.Name, s.Project.Name, r.ID)}}
+		for _, e := range evs {
+			lr.Events = append(lr.Events, views.Link{Label: e.Type, Href: views.EventURL(e.ID)})
+		}
+		out = append(out, lr)
+	}
+	return out, nil
 }
 
 // eventScope is the project or registry an event happened in, with u's role.

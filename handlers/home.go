@@ -38,7 +38,11 @@ func (h *Handler) Home(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	p := views.HomeProps{}
+	waiting, err := models.AwaitingApprovalFor(ctx, h.db, u, waitingLimit)
+	if err != nil {
+		return err
+	}
+	p := views.HomeProps{Waiting: waiting}
 	for _, t := range troubled {
 		row := views.TroubleRow{Name: t.Name, URL: views.AutomationURL(t.ID), LastState: t.LastState, Failed: t.Failed, Retrying: t.Retrying, Held: t.Held}
 		if t.RegistryName != "" {

@@ -71,7 +71,7 @@ func (h *Handler) RunPage(c echo.Context) error {
 			roles[f.TeamID] = role
 		}
 		d := models.VisibleDelivery(models.DeliveryDetailFor(u, role), f.Delivery)
-		row := views.FiredRow{AutomationName: d.AutomationName, EventType: f.EventType, State: string(d.State),
+		row := views.FiredRow{AutomationName: d.AutomationName, EventType: f.EventType, EventURL: views.EventURL(d.EventID), State: string(d.State),
 			Attempts: d.Attempts, ErrorClass: d.LastErrorClass, Error: d.LastError, Time: d.CreatedAt}
 		if d.AutomationID != nil {
 			row.AutomationURL = views.AutomationURL(*d.AutomationID)

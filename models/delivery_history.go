@@ -52,7 +52,8 @@ type HistoryLaunch struct {
 
 // DeliveryStates lists every state a delivery row can be in today, for
 // filters.
-var DeliveryStates = []DeliveryState{DeliveryQueued, DeliveryRunning, DeliveryRetrying, DeliverySucceeded, DeliveryFailed, DeliveryHeld}
+var DeliveryStates = []DeliveryState{DeliveryQueued, DeliveryRunning, DeliveryRetrying, DeliverySucceeded, DeliveryFailed,
+	DeliveryHeld, DeliveryAwaitingApproval, DeliveryRejected, DeliverySkipped}
 
 // DeliveryHistory lists one page of deliveries, newest first, with their
 // attempts, each one's event (events[i] belongs to ds[i]) and, for launch

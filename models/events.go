@@ -32,10 +32,10 @@ type Event struct {
 	VersionID    int64  `gorm:"column:version_id"`
 	AuthorID     *int64 `gorm:"column:author_id"`
 	// RunID is the run of a run event (CollectionID and VersionID are 0).
-	RunID     *int64    `gorm:"column:run_id"`
-	Payload   string    `gorm:"column:payload"`
+	RunID   *int64 `gorm:"column:run_id"`
+	Payload string `gorm:"column:payload"`
 	// Alias is Vars.Alias kept in its own column (dry runs match on it).
-	Alias string `gorm:"column:alias"`
+	Alias     string    `gorm:"column:alias"`
 	CreatedAt time.Time `gorm:"column:created_at"`
 	// Vars is the snapshot stored in Payload.
 	Vars EventVars `gorm:"-"`

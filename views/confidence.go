@@ -64,6 +64,17 @@ type LineageProps struct {
 	// Orphans are deliveries of automations deleted since.
 	Orphans  []models.DeliveryWithAttempts
 	RunItems []models.RunItemWithQueue
+	// Runs are the runs those launch items produced, with the events each
+	// run caused in turn (each a link to its own lineage page).
+	Runs []LineageRun
+}
+
+// LineageRun is a run a launch item produced and the events it caused.
+type LineageRun struct {
+	Item   int64
+	Run    Link
+	State  string
+	Events []Link
 }
 
 // LineageAutomation is one automation of the event's scope on its lineage page.

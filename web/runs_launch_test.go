@@ -138,4 +138,27 @@ func TestLaunchedJobLogsHistoryAndFiresRunMetric(t *testing.T) {
 	if !strings.Contains(page, fmt.Sprintf(`href="/projects/ml/mnist/runs/%v" data-testid="item-run"`, runID)) {
 		t.Fatalf("the queue page does not link the item's run")
 	}
+
+	// The alias event's lineage page follows the launch item to its run and
+	// on to the events that run caused.
+	events := f.must(t, http.StatusOK, "GET", "/api/v1/projects/ml/mnist/events", nil)
+	var aliasEvent any
+	list, _ := events["events"].([]any)
+	for _, e := range list {
+		if ev, _ := e.(map[string]any); ev["type"] == "ADD_ARTIFACT_ALIAS" {
+			aliasEvent = ev["id"]
+		}
+	}
+	if aliasEvent == nil {
+		t.Fatalf("no ADD_ARTIFACT_ALIAS event in %v", events)
+	}
+	_, lineage := admin.Get(t, fmt.Sprintf("/events/%v", aliasEvent))
+	if !strings.Contains(lineage, fmt.Sprintf(`href="/projects/ml/mnist/runs/%v"`, runID)) {
+		t.Fatalf("the lineage page does not link the run the launch item produced")
+	}
+	for _, caused := range []string{">RUN_METRIC</a>", ">RUN_STATE</a>"} {
+		if !strings.Contains(lineage, caused) {
+			t.Errorf("the lineage page does not list the run's %s event", caused)
+		}
+	}
 }

@@ -304,3 +304,14 @@ func List(ctx context.Context, db *gorm.DB, projectID int64, f ListFilter) ([]Li
 	}
 	return out, total, nil
 }
+
+// EventsOfRun lists the events a run caused (its state changes and metric
+// crossings), oldest first, at most limit: the lineage page follows a
+// launch item to its run and on to what that run set off.
+func EventsOfRun(ctx context.Context, db *gorm.DB, runID int64, limit int) ([]models.Event, error) {
+	var evs []models.Event
+	if err := db.WithContext(ctx).Where("run_id = ?", runID).Order("id").Limit(limit).Find(&evs).Error; err != nil {
+		return nil, fmt.Errorf("events of run %d: %w", runID, err)
+	}
+	return evs, nil
+}
