@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -35,7 +36,7 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 	b.ResetTimer()
 	cpuBefore := readCPU()
 	start := time.Now()
-	worker, err := web.NewWorker(context.Background(), cfg, app.Keys, app.DB, nil)
+	worker, err := web.NewWorker(context.Background(), cfg, app.Keys, app.DB, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}
