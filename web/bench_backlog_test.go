@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/automations-dev/automations/models"
 	"github.com/automations-dev/automations/models/modeltest"
 	"github.com/automations-dev/automations/web"
 	"github.com/automations-dev/automations/web/webtest"
@@ -31,6 +32,13 @@ func BenchmarkDeliveryBacklog(b *testing.B) {
 		benchEvents, benchFanOut, (logged / benchEvents).Round(time.Microsecond),
 		(loggedCPU.self / benchEvents).Round(time.Microsecond), (loggedCPU.postgres / benchEvents).Round(time.Microsecond))
 	want := benchEvents * benchFanOut
+	if modeltest.Kind() == "postgres" {
+		plan, err := models.ExplainClaim(context.Background(), app.DB, benchConcurrency/2)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fmt.Printf("== the claim's plan with %d deliveries due:\n%s", want, plan)
+	}
 	cfg := app.Config
 	cfg.WorkerConcurrency = benchConcurrency
 	b.ResetTimer()
