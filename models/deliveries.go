@@ -193,10 +193,10 @@ const claimable = `completed_at IS NULL AND next_attempt_at <= ? AND (leased_by 
 // ReleaseClaims gives back deliveries a worker claimed but never started
 // (it is shutting down): they are due again at once, their attempt uncounted.
 func ReleaseClaims(ctx context.Context, db *gorm.DB, workerID string, ids []int64) error {
-	err := db.WithContext(ctx).Exec(`UPDATE deliveries SET
+	err := db.WithContext(ctx).Exec(unleasing(db, `UPDATE deliveries SET
   state = CASE WHEN attempts > 1 THEN 'retrying' ELSE 'queued' END, attempts = attempts - 1,
   lease_until = NULL, leased_by = '', updated_at = ?
-WHERE id IN ? AND state = 'running' AND leased_by = ?`, time.Now().UTC(), ids, workerID).Error
+WHERE id IN ? AND state = 'running' AND leased_by = ?`), time.Now().UTC(), ids, workerID).Error
 	if err != nil {
 		return fmt.Errorf("release %d claimed deliveries: %w", len(ids), err)
 	}

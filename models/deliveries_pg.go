@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 )
 
@@ -68,7 +69,10 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
 		}
 	}
 	// A result whose lease was taken over by another worker (it ran past
-	// the lease) still records its attempt but does not change the state.
+	// the lease) still records its attempt but does not change the state,
+	// nor end the other worker's delivery_leases row.
+	// Sent unprepared, so planned per call (see claimDuePostgres): the
+	// join on deliveries stays an index lookup as the table grows.
 	_, err = sqlDB.ExecContext(ctx, `WITH r AS (
   SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::timestamptz[], $5::bigint[], $6::text[], $7::text[], $8::text[],
     $9::int[], $10::text[], $11::text[], $12::bool[], $13::text[], $14::text[], $15::timestamptz[], $17::bigint[], $18::bigint[])
@@ -80,12 +84,15 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
     completed_at = CASE WHEN r.outcome = 'retrying' THEN d.completed_at ELSE $16 END,
     last_status = r.response_status, last_error = r.error, updated_at = $16
   FROM r WHERE d.id = r.delivery_id AND d.state = 'running' AND d.leased_by = r.worker
+  RETURNING d.id
+), unleased AS (
+  DELETE FROM delivery_leases WHERE delivery_id IN (SELECT id FROM moved)
 )
 INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
   response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id)
 SELECT delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
   response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id FROM r`,
-		ids, workers, numbers, started, durations, urls, reqHeaders, reqBodies,
+		pgx.QueryExecModeExec, ids, workers, numbers, started, durations, urls, reqHeaders, reqBodies,
 		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC(), automationIDs, webhookIDs)
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)

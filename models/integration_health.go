@@ -252,9 +252,9 @@ func DisabledAmong(ctx context.Context, db *gorm.DB, refs []IntegrationRef) (map
 // HoldClaims turns deliveries a worker just claimed for a disabled
 // integration into held ones, their attempt uncounted (like ReleaseClaims).
 func HoldClaims(ctx context.Context, db *gorm.DB, workerID string, ids []int64) error {
-	err := db.WithContext(ctx).Exec(`UPDATE deliveries SET state = 'held', attempts = attempts - 1,
+	err := db.WithContext(ctx).Exec(unleasing(db, `UPDATE deliveries SET state = 'held', attempts = attempts - 1,
   lease_until = NULL, leased_by = '', updated_at = ?
-WHERE id IN ? AND state = 'running' AND leased_by = ?`, time.Now().UTC(), ids, workerID).Error
+WHERE id IN ? AND state = 'running' AND leased_by = ?`), time.Now().UTC(), ids, workerID).Error
 	if err != nil {
 		return fmt.Errorf("hold %d claimed deliveries: %w", len(ids), err)
 	}

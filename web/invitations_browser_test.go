@@ -57,14 +57,17 @@ func TestBrowserInviteJourney(t *testing.T) {
 		chromedp.SendKeys(webtest.TestID("field-password"), "my own password"),
 		chromedp.SendKeys(webtest.TestID("field-confirm"), "my own password"),
 		webtest.ClickNav(webtest.TestID("set-password")),
-		chromedp.WaitVisible(webtest.TestID("nav")),
+		chromedp.WaitVisible(webtest.TestID("home-status")),
+	)
+	// Signed in on the home page (/), and the team they joined is theirs.
+	loc, err := chromedp.Run(fresh, chromedp.Location())
+	if err != nil || loc != app.URL+"/" {
+		t.Fatalf("after setting the password the browser is at %q (%v), want the home page", loc, err)
+	}
+	webtest.Do(t, fresh, "the new member sees the team",
+		webtest.ClickNav(`a.nav-link[href="/teams"]`),
 		chromedp.WaitVisible(`[data-testid="teams"] a[href="/teams/ml"]`),
 	)
-	// The start page (/) lists the person's teams.
-	loc, err := chromedp.Run(fresh, chromedp.Location())
-	if err != nil || loc != app.URL+"/teams" {
-		t.Fatalf("after setting the password the browser is at %q (%v), want the start page", loc, err)
-	}
 
 	// The link was single use: opening it again shows the one "not valid" page.
 	webtest.Do(t, fresh, "the link is used up",

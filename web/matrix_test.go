@@ -106,6 +106,10 @@ var routeExpectations = map[string]string{
 	"GET /login":   tier.public,
 	"POST /login":  tier.public, // signs the outsider in (routeBodies)
 	"POST /logout": tier.public,
+
+	// The API's description is public; the API behind it is not.
+	"GET /api/v1/openapi.json": tier.public,
+
 	// Single sign-on: anyone may start one; 404 while OIDC_* are unset,
 	// as in this test.
 	"GET /auth/oidc/login":    tier.notConfigured,

@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/web/openapi"
 )
 
 // routes is the one route table: every method, path and protection.
@@ -141,7 +142,8 @@ func (s *Server) routes() {
 	ui.POST("/registries/:registry/members/:user/role", h.RegistryMemberRole, s.registryAccess(admin))
 	ui.POST("/registries/:registry/members/:user/remove", h.RegistryMemberRemove, s.registryAccess(admin))
 
-	// JSON API: Bearer API keys.
+	// JSON API: Bearer API keys. Its description is public.
+	e.GET("/api/v1/openapi.json", openapi.Serve)
 	api := e.Group("/api/v1", s.apiAuth)
 	api.GET("/users", h.APIUsersList, requireSiteAdmin)
 	api.POST("/users", h.APIUserCreate, requireSiteAdmin)

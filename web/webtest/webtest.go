@@ -36,6 +36,9 @@ type App struct {
 	Config   web.Config
 	Keys     web.Keys
 	Server   *web.Server
+	// APIClient sends API and APIRaw requests when set (a test may wrap
+	// its transport, e.g. to check every answer); nil is http.DefaultClient.
+	APIClient *http.Client
 }
 
 // Option changes the configuration before the server starts.
@@ -201,7 +204,11 @@ func (a *App) APIRaw(t testing.TB, key, method, path string, body any) (int, []b
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
+	client := a.APIClient
+	if client == nil {
+		client = http.DefaultClient
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
