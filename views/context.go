@@ -46,7 +46,16 @@ func RequestOf(ctx context.Context) Request {
 type Form struct {
 	Values map[string]string
 	Errors map[string]string
+	// IDPrefix keeps field ids unique on pages with several forms of the
+	// same fields (Team Settings), so each label names its own input.
+	IDPrefix string
 }
+
+// WithIDPrefix is the form with its field ids prefixed.
+func (f Form) WithIDPrefix(p string) Form { f.IDPrefix = p; return f }
+
+// ID is the id of a field's input, which its label points at.
+func (f Form) ID(name string) string { return "f-" + f.IDPrefix + name }
 
 // NewForm returns an empty form.
 func NewForm() Form { return Form{Values: map[string]string{}, Errors: map[string]string{}} }

@@ -253,7 +253,7 @@ func LaunchQueuesSection(p LaunchQueuesProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = TextField(p.Form, "name", "Queue name", "text", models.NameRule).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = TextField(p.Form.WithIDPrefix("queue-"), "name", "Queue name", "text", models.NameRule).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

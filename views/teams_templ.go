@@ -467,7 +467,7 @@ func MembersSection(p MembersProps) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				templ_7745c5c3_Err = RoleSelect("role", string(m.Role)).Render(ctx, templ_7745c5c3_Buffer)
+				templ_7745c5c3_Err = RoleSelect("role", string(m.Role), templ.Attributes{"aria-label": "Role of " + m.Email}).Render(ctx, templ_7745c5c3_Buffer)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -567,7 +567,7 @@ func MembersSection(p MembersProps) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = RoleSelect("role", valueOr(p.Form.Value("role"), "member")).Render(ctx, templ_7745c5c3_Buffer)
+			templ_7745c5c3_Err = RoleSelect("role", valueOr(p.Form.Value("role"), "member"), templ.Attributes{"id": "f-role"}).Render(ctx, templ_7745c5c3_Buffer)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

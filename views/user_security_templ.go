@@ -37,7 +37,7 @@ func SessionsSection(sessions []people.Session, currentID int64) templ.Component
 			templ_7745c5c3_Var1 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card\" data-testid=\"sessions\"><h2>Sessions</h2><p class=\"muted\">Browsers signed in to your account. Revoking one signs it out at once.</p><table class=\"table\" data-testid=\"session-list\"><thead><tr><th>Signed in</th><th>Last seen</th><th>IP address</th><th>Browser</th><th></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 1, "<section class=\"card\" data-testid=\"sessions\"><h2>Sessions</h2><p class=\"muted\">Browsers signed in to your account. Revoking one signs it out at once.</p><table class=\"table\" data-testid=\"session-list\"><thead><tr><th>Signed in</th><th>Last seen</th><th>IP address</th><th>Browser</th><th><span class=\"visually-hidden\">Actions</span></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -127,7 +127,8 @@ func TestDeliveryHistoryPagesFiltersAndScopeTab(t *testing.T) {
 	if n := count(page, `data-testid="delivery" `); n != 25 {
 		t.Errorf("first page lists %d deliveries, want 25", n)
 	}
-	if !strings.Contains(page, `href="/projects/ml/mnist/artifacts/mnist-model/v29" data-testid="delivery-version">ml/mnist/mnist-model:v29</a>`) {
+	if !strings.Contains(page, `data-testid="delivery-version">ml/mnist/mnist-model:v29</span>`) ||
+		!strings.Contains(page, `href="/projects/ml/mnist/artifacts/mnist-model/v29" data-testid="delivery-version-link">ml/mnist/mnist-model:v29</a>`) {
 		t.Errorf("the newest row does not name and link v29:\n%s", page)
 	}
 	if !strings.Contains(page, `href="`+path+`?page=2"`) || strings.Contains(page, `data-testid="page-newer"`) {
@@ -150,7 +151,7 @@ func TestDeliveryHistoryPagesFiltersAndScopeTab(t *testing.T) {
 	}
 
 	_, page = s.Get(t, "/projects/ml/mnist/history")
-	if n := count(page, `data-testid="delivery-automation">notify</a>`); n != 25 {
+	if n := count(page, `data-testid="delivery-automation-link">notify</a>`); n != 25 {
 		t.Errorf("Automations history names the automation in %d rows, want 25", n)
 	}
 	if !strings.Contains(page, `href="/projects/ml/mnist/history?page=2"`) {

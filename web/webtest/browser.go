@@ -14,6 +14,13 @@ import (
 // tab; every action under it times out after two minutes.
 func NewBrowser(t testing.TB) context.Context {
 	t.Helper()
+	return NewBrowserFor(t, 2*time.Minute)
+}
+
+// NewBrowserFor is NewBrowser for a test that drives the tab longer (every
+// screen in turn): its actions time out after limit in all.
+func NewBrowserFor(t testing.TB, limit time.Duration) context.Context {
+	t.Helper()
 	path := os.Getenv("CHROMIUM_PATH")
 	if path == "" {
 		path = "/usr/bin/chromium"
@@ -38,7 +45,7 @@ func NewBrowser(t testing.TB) context.Context {
 	}
 	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(allocCtx)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+	ctx, cancelTimeout := context.WithTimeout(ctx, limit)
 	t.Cleanup(func() {
 		cancelTimeout()
 		cancelTab()
