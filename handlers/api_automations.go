@@ -37,12 +37,9 @@ func (h *Handler) APIAutomationCreate(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	scope, err := h.resolveScope(ctx, u, in.Scope)
+	scope, err := h.adminScope(ctx, u, in.Scope)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(u) {
-		return Forbidden()
 	}
 	spec, err := h.automationSpec(ctx, u, scope, in)
 	if err != nil {

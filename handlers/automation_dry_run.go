@@ -29,12 +29,9 @@ func (h *Handler) APIAutomationDryRun(c echo.Context) error {
 	if err := bindJSON(c, &in); err != nil {
 		return err
 	}
-	scope, err := h.resolveScope(ctx, u, in.Scope)
+	scope, err := h.adminScope(ctx, u, in.Scope)
 	if err != nil {
 		return err
-	}
-	if !scope.CanAdmin(u) {
-		return Forbidden()
 	}
 	spec, err := h.draftSpec(ctx, u, scope, in.automationInput)
 	if err != nil {

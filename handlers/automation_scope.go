@@ -86,6 +86,19 @@ type scopeNames struct {
 	Collection string `json:"collection,omitempty"`
 }
 
+// adminScope is resolveScope for a body that creates or tries out an
+// automation: the caller must administer the scope (§9), or it is forbidden.
+func (h *Handler) adminScope(ctx context.Context, u *models.User, n scopeNames) (*automationScope, error) {
+	scope, err := h.resolveScope(ctx, u, n)
+	if err != nil {
+		return nil, err
+	}
+	if !scope.CanAdmin(u) {
+		return nil, Forbidden()
+	}
+	return scope, nil
+}
+
 // resolveScope turns names into rows and u's role. A team or registry that
 // does not exist and one u cannot see give the same answer (so names
 // cannot be probed); projects and collections are looked up only once u

@@ -47,12 +47,6 @@ ORDER BY next_attempt_at LIMIT 1`, now.UTC()).Scan(&oldest).Error
 	return st, nil
 }
 
-// HasIntegrationHealth reports whether the schema tracks disabled
-// integrations (webhooks.disabled_at, DESIGN.md §15 endpoint health).
-func HasIntegrationHealth(db *gorm.DB) bool {
-	return db.Migrator().HasColumn("webhooks", "disabled_at") && db.Migrator().HasColumn("slack_integrations", "disabled_at")
-}
-
 // DisabledCounts counts what endpoint health has switched off.
 type DisabledCounts struct {
 	DisabledWebhooks int64
@@ -62,14 +56,14 @@ type DisabledCounts struct {
 }
 
 // ReadDisabledCounts counts disabled integrations and held deliveries
-// (the latter through the deliveries_held partial index); call it only
-// when HasIntegrationHealth.
+// (held ones are unfinished: read among the pending rows, not the whole
+// history).
 func ReadDisabledCounts(ctx context.Context, db *gorm.DB) (DisabledCounts, error) {
 	var h DisabledCounts
 	err := db.WithContext(ctx).Raw(`SELECT
   (SELECT count(*) FROM webhooks WHERE disabled_at IS NOT NULL) AS disabled_webhooks,
   (SELECT count(*) FROM slack_integrations WHERE disabled_at IS NOT NULL) AS disabled_slack,
-  (SELECT count(*) FROM deliveries WHERE state = 'held') AS held_deliveries`).Scan(&h).Error
+  (SELECT count(*) FROM deliveries WHERE completed_at IS NULL AND state = 'held') AS held_deliveries`).Scan(&h).Error
 	if err != nil {
 		return h, fmt.Errorf("integration health: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -159,10 +158,6 @@ type dbCollector struct {
 	log *slog.Logger
 
 	queueDepth, oldestDue, held, disabled *prometheus.Desc
-
-	// health is whether the schema has endpoint health; read once.
-	healthOnce sync.Once
-	health     bool
 }
 
 func newDBCollector(db *gorm.DB, log *slog.Logger) *dbCollector {
@@ -207,17 +202,11 @@ func (c *dbCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		ch <- prometheus.MustNewConstMetric(c.oldestDue, prometheus.GaugeValue, age)
 	}
-	c.healthOnce.Do(func() { c.health = models.HasIntegrationHealth(c.db) })
-	var h models.DisabledCounts
-	if c.health {
-		if h, err = models.ReadDisabledCounts(ctx, c.db); err != nil {
-			c.log.Warn("metrics: read integration health", "err", err)
-			return
-		}
+	h, err := models.ReadDisabledCounts(ctx, c.db)
+	if err != nil {
+		c.log.Warn("metrics: read integration health", "err", err)
+		return
 	}
-	// Without endpoint health in the schema nothing can be disabled or
-	// held: the series are 0, not missing, so alerts on them work from
-	// the start.
 	ch <- prometheus.MustNewConstMetric(c.held, prometheus.GaugeValue, float64(h.HeldDeliveries))
 	ch <- prometheus.MustNewConstMetric(c.disabled, prometheus.GaugeValue, float64(h.DisabledWebhooks), "webhook")
 	ch <- prometheus.MustNewConstMetric(c.disabled, prometheus.GaugeValue, float64(h.DisabledSlack), "slack")
