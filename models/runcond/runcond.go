@@ -365,32 +365,59 @@ func (c *Config) Need(typ string) int {
 // not defined and never holds; a value equal to the threshold satisfies
 // >=, <=, == and, for changes and z-scores, "at least" the amount.
 func (c *Config) Eval(typ string, values []float64) (bool, float64) {
+	st, ok := c.Stat(typ, values)
+	if !ok {
+		return false, 0
+	}
+	return c.Holds(typ, st), st.Reported
+}
+
+// StatKey identifies what a condition computes from a run's values before
+// comparing: conditions with equal keys (say, 1,000 automations watching
+// the 5-step mean of val/loss with different thresholds) compute the same
+// Stat, so an evaluator computes it once a step and compares it each.
+type StatKey struct {
+	Type, Agg, ChangeType string
+	Window, PriorWindow   int
+}
+
+// Key is c's StatKey for event type typ.
+func (c *Config) Key(typ string) StatKey {
+	return StatKey{Type: typ, Agg: c.Agg, ChangeType: c.ChangeType, Window: c.Window, PriorWindow: c.PriorWindow}
+}
+
+// Stat is what a condition compares with its threshold or amount, and the
+// value a firing reports as metric_value.
+type Stat struct {
+	Compared, Reported float64
+	// Undefined: a relative change against a prior mean of 0, or a
+	// z-score against values of zero variance. It never holds.
+	Undefined bool
+}
+
+// Stat computes, from values as Eval takes them, what c compares; ok is
+// false when there are fewer values than Need. It depends only on
+// c.Key(typ).
+func (c *Config) Stat(typ string, values []float64) (Stat, bool) {
 	need := c.Need(typ)
 	if need == 0 || len(values) < need {
-		return false, 0
+		return Stat{}, false
 	}
 	values = values[len(values)-need:]
 	switch typ {
 	case RunMetric:
 		v := aggregate(c.Agg, values)
-		return compare(v, c.Op, *c.Threshold), v
+		return Stat{Compared: v, Reported: v}, true
 	case RunMetricChange:
 		prior, cur := mean(values[:c.PriorWindow]), mean(values[c.PriorWindow:])
 		diff := cur - prior
 		if c.ChangeType == "relative" {
 			if prior == 0 {
-				return false, cur
+				return Stat{Reported: cur, Undefined: true}, true
 			}
 			diff /= math.Abs(prior)
 		}
-		amount := *c.Amount
-		switch c.Direction {
-		case "increase":
-			return diff >= amount, cur
-		case "decrease":
-			return -diff >= amount, cur
-		}
-		return math.Abs(diff) >= amount, cur
+		return Stat{Compared: diff, Reported: cur}, true
 	case RunMetricZScore:
 		prior, x := values[:c.Window], values[c.Window]
 		m := mean(prior)
@@ -400,18 +427,41 @@ func (c *Config) Eval(typ string, values []float64) (bool, float64) {
 		}
 		sd := math.Sqrt(ss / float64(len(prior)))
 		if sd == 0 {
-			return false, x
+			return Stat{Reported: x, Undefined: true}, true
 		}
-		z, t := (x-m)/sd, *c.Threshold
+		return Stat{Compared: (x - m) / sd, Reported: x}, true
+	}
+	return Stat{}, false
+}
+
+// Holds decides c on a Stat computed for c's key.
+func (c *Config) Holds(typ string, st Stat) bool {
+	if st.Undefined {
+		return false
+	}
+	switch typ {
+	case RunMetric:
+		return compare(st.Compared, c.Op, *c.Threshold)
+	case RunMetricChange:
+		diff, amount := st.Compared, *c.Amount
+		switch c.Direction {
+		case "increase":
+			return diff >= amount
+		case "decrease":
+			return -diff >= amount
+		}
+		return math.Abs(diff) >= amount
+	case RunMetricZScore:
+		z, t := st.Compared, *c.Threshold
 		switch c.Direction {
 		case "above":
-			return z >= t, x
+			return z >= t
 		case "below":
-			return z <= -t, x
+			return z <= -t
 		}
-		return math.Abs(z) >= t, x
+		return math.Abs(z) >= t
 	}
-	return false, 0
+	return false
 }
 
 func aggregate(agg string, values []float64) float64 {
@@ -451,4 +501,61 @@ func compare(v float64, op string, t float64) bool {
 		return v != t
 	}
 	return false
+}
+
+// Sides of a Stat's Compared value that Bound orders conditions on.
+const (
+	SideUp   = 1 // Compared
+	SideDown = 2 // -Compared
+	SideAbs  = 3 // |Compared|
+)
+
+// Bound states Holds as a threshold on one side of the Stat:
+// Holds(st) ⇔ side(st.Compared) > Value (Strict) or ≥ Value, for a
+// defined st. Conditions of one StatKey, side and strictness sorted by
+// Value hold on a prefix of that order for any Stat, so an evaluator
+// finds every condition that holds by a binary search rather than asking
+// each. ok is false for == and != (not a prefix): ask Holds.
+func (c *Config) Bound(typ string) (side int, strict bool, value float64, ok bool) {
+	switch typ {
+	case RunMetric:
+		t := *c.Threshold
+		switch c.Op {
+		case ">":
+			return SideUp, true, t, true
+		case ">=":
+			return SideUp, false, t, true
+		case "<":
+			return SideDown, true, -t, true
+		case "<=":
+			return SideDown, false, -t, true
+		}
+		return 0, false, 0, false
+	case RunMetricChange, RunMetricZScore:
+		v := 0.0
+		if typ == RunMetricChange {
+			v = *c.Amount
+		} else {
+			v = *c.Threshold
+		}
+		switch c.Direction {
+		case "increase", "above":
+			return SideUp, false, v, true
+		case "decrease", "below":
+			return SideDown, false, v, true
+		}
+		return SideAbs, false, v, true
+	}
+	return 0, false, 0, false
+}
+
+// SideOf is st.Compared seen from side.
+func SideOf(side int, compared float64) float64 {
+	switch side {
+	case SideDown:
+		return -compared
+	case SideAbs:
+		return math.Abs(compared)
+	}
+	return compared
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"gorm.io/gorm"
 
 	"github.com/automations-dev/automations/models"
@@ -122,7 +123,7 @@ type LogResult struct {
 // cooldown.
 func LogHistory(ctx context.Context, db *gorm.DB, env Env, s *Scope, points []Point, author *models.User) (LogResult, error) {
 	res := LogResult{Accepted: len(points)}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := withRawConn(ctx, db, func(tx *gorm.DB, raw rawConn) error {
 		r, err := lockRun(tx, s.Run.ID)
 		if err != nil {
 			return err
@@ -135,13 +136,21 @@ func LogHistory(ctx context.Context, db *gorm.DB, env Env, s *Scope, points []Po
 		if err != nil {
 			return err
 		}
-		var fires []fire
-		if len(cs) > 0 {
-			if fires, err = evaluate(tx, s, cs, points); err != nil {
+		// On PostgreSQL, whether the batch only appends decides both what
+		// evaluation reads and how the batch is written.
+		appendOnly := false
+		if raw != nil {
+			if appendOnly, err = appendsOnly(tx, r.ID, points); err != nil {
 				return err
 			}
 		}
-		if err := storePoints(tx, r.ID, points); err != nil {
+		var fires []fire
+		if len(cs) > 0 {
+			if fires, err = evaluate(tx, s, cs, points, appendOnly); err != nil {
+				return err
+			}
+		}
+		if err := storePoints(tx, raw, r.ID, points, appendOnly); err != nil {
 			return err
 		}
 		for _, f := range fires {
@@ -176,7 +185,7 @@ type fire struct {
 
 // evaluate decides which candidates fire for the batch, before its points
 // are stored (so the stored values it reads are the old ones).
-func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point) ([]fire, error) {
+func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point, appendOnly bool) ([]fire, error) {
 	now := time.Now().UTC()
 	cool, err := cooling(tx, s.Run.ID, cs, now)
 	if err != nil {
@@ -199,14 +208,17 @@ func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point) ([]fire, er
 			batch[p.Metric] = append(batch[p.Metric], p)
 		}
 	}
+	for _, logged := range batch {
+		slices.SortFunc(logged, func(a, b Point) int { return cmpInt(a.Step, b.Step) })
+	}
+	stored, err := readWindows(tx, s.Run.ID, batch, need, appendOnly)
+	if err != nil {
+		return nil, err
+	}
 	var out []fire
 	for _, m := range slices.Sorted(maps.Keys(batch)) {
 		logged := batch[m]
-		slices.SortFunc(logged, func(a, b Point) int { return cmpInt(a.Step, b.Step) })
-		series, err := window(tx, s.Run.ID, m, logged, need[m])
-		if err != nil {
-			return nil, err
-		}
+		series := window(m, stored[m], logged)
 		pos := make(map[int64]int, len(series))
 		for i, p := range series {
 			pos[p.Step] = i
@@ -215,22 +227,15 @@ func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point) ([]fire, er
 		for i, p := range series {
 			values[i] = p.Value
 		}
-		pending := slices.Clone(byMetric[m])
-		for _, p := range logged {
-			if len(pending) == 0 {
-				break
+		at := make([]int, len(logged))
+		for k, p := range logged {
+			at[k] = pos[p.Step]
+		}
+		cands := byMetric[m]
+		for i, f := range firstFirings(cands, values, at) {
+			if f.at >= 0 {
+				out = append(out, fire{c: cands[i], step: logged[f.at].Step, value: f.value, at: now})
 			}
-			i := pos[p.Step]
-			kept := pending[:0]
-			for _, c := range pending {
-				lo := max(0, i+1-c.cfg.Need(c.EventType))
-				if ok, v := c.cfg.Eval(c.EventType, values[lo:i+1]); ok {
-					out = append(out, fire{c: c, step: p.Step, value: v, at: now})
-					continue
-				}
-				kept = append(kept, c)
-			}
-			pending = kept
 		}
 	}
 	slices.SortFunc(out, func(a, b fire) int { return cmpInt(a.c.ID, b.c.ID) })
@@ -247,39 +252,100 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-// window is the run's series of metric m that the batch's steps are
-// evaluated on, in step order: up to need stored values before the
-// batch's first step, the stored values among its steps, and the batch's
-// values, which replace stored ones at the same step.
-func window(tx *gorm.DB, runID int64, m string, logged []Point, need int) ([]Point, error) {
-	first, last := logged[0].Step, logged[len(logged)-1].Step
-	var before, inside []Point
-	if need > 1 {
-		// Newest first through the (run_id, metric, step) key, then reversed.
+// storedWindow is what evaluation reads of one metric's stored history:
+// up to need-1 values before the batch's first step, oldest first, and
+// the stored values among the batch's steps (replaced by the batch).
+type storedWindow struct {
+	before, inside []Point
+}
+
+// readWindows reads the stored windows of the batch's metrics through
+// run_history's (run_id, metric, step) key. On PostgreSQL one statement
+// reads every metric's values before the batch, and the values among the
+// batch's steps are read only when the batch does not just append.
+func readWindows(tx *gorm.DB, runID int64, batch map[string][]Point, need map[string]int, appendOnly bool) (map[string]storedWindow, error) {
+	out := make(map[string]storedWindow, len(batch))
+	names := slices.Sorted(maps.Keys(batch))
+	if models.Dialect(tx) == "postgres" {
+		var ms []string
+		var firsts, limits []int64
+		for _, m := range names {
+			if need[m] > 1 {
+				ms = append(ms, m)
+				firsts = append(firsts, batch[m][0].Step)
+				limits = append(limits, int64(need[m]-1))
+			}
+		}
+		if len(ms) > 0 {
+			rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT t.m, h.step, h.value
+FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS t(m, first, n)
+CROSS JOIN LATERAL (SELECT step, value FROM run_history
+  WHERE run_id = $1 AND metric = t.m AND step < t.first ORDER BY step DESC LIMIT t.n) h`, runID, ms, firsts, limits)
+			if err != nil {
+				return nil, fmt.Errorf("read history windows: %w", err)
+			}
+			defer rows.Close()
+			for rows.Next() {
+				var p Point
+				if err := rows.Scan(&p.Metric, &p.Step, &p.Value); err != nil {
+					return nil, fmt.Errorf("read history windows: %w", err)
+				}
+				w := out[p.Metric]
+				w.before = append(w.before, p)
+				out[p.Metric] = w
+			}
+			if err := rows.Err(); err != nil {
+				return nil, fmt.Errorf("read history windows: %w", err)
+			}
+			for m, w := range out {
+				slices.SortFunc(w.before, func(a, b Point) int { return cmpInt(a.Step, b.Step) })
+				out[m] = w
+			}
+		}
+		if appendOnly {
+			return out, nil
+		}
+	}
+	for _, m := range names {
+		logged := batch[m]
+		first, last := logged[0].Step, logged[len(logged)-1].Step
+		w := out[m]
+		if need[m] > 1 && models.Dialect(tx) != "postgres" {
+			// Newest first through the key, then reversed.
+			if err := tx.Table("run_history").Select("metric, step, value").
+				Where("run_id = ? AND metric = ? AND step < ?", runID, m, first).
+				Order("step DESC").Limit(need[m] - 1).Find(&w.before).Error; err != nil {
+				return nil, fmt.Errorf("read %s history: %w", m, err)
+			}
+			slices.Reverse(w.before)
+		}
 		if err := tx.Table("run_history").Select("metric, step, value").
-			Where("run_id = ? AND metric = ? AND step < ?", runID, m, first).
-			Order("step DESC").Limit(need - 1).Find(&before).Error; err != nil {
+			Where("run_id = ? AND metric = ? AND step >= ? AND step <= ?", runID, m, first, last).
+			Find(&w.inside).Error; err != nil {
 			return nil, fmt.Errorf("read %s history: %w", m, err)
 		}
-		slices.Reverse(before)
+		out[m] = w
 	}
-	if err := tx.Table("run_history").Select("metric, step, value").
-		Where("run_id = ? AND metric = ? AND step >= ? AND step <= ?", runID, m, first, last).
-		Find(&inside).Error; err != nil {
-		return nil, fmt.Errorf("read %s history: %w", m, err)
-	}
-	byStep := make(map[int64]float64, len(inside)+len(logged))
-	for _, p := range inside {
+	return out, nil
+}
+
+// window is the run's series of metric m that the batch's steps are
+// evaluated on, in step order: the stored values before the batch's
+// first step, the stored values among its steps, and the batch's values
+// (logged, in step order), which replace stored ones at the same step.
+func window(m string, stored storedWindow, logged []Point) []Point {
+	byStep := make(map[int64]float64, len(stored.inside)+len(logged))
+	for _, p := range stored.inside {
 		byStep[p.Step] = p.Value
 	}
 	for _, p := range logged {
 		byStep[p.Step] = p.Value
 	}
-	series := before
+	series := slices.Clip(stored.before)
 	for _, step := range slices.Sorted(maps.Keys(byStep)) {
 		series = append(series, Point{Metric: m, Step: step, Value: byStep[step]})
 	}
-	return series, nil
+	return series
 }
 
 // rowsPerInsert keeps a statement's parameters (4 a row) under SQLite's
@@ -287,9 +353,9 @@ func window(tx *gorm.DB, runID int64, m string, logged []Point, need int) ([]Poi
 const rowsPerInsert = 2000
 
 // storePoints writes points, replacing the value of a step stored before.
-func storePoints(tx *gorm.DB, runID int64, points []Point) error {
-	if models.Dialect(tx) == "postgres" {
-		return storePointsPG(tx, runID, points)
+func storePoints(tx *gorm.DB, raw rawConn, runID int64, points []Point, appendOnly bool) error {
+	if raw != nil {
+		return storePointsPG(tx, raw, runID, points, appendOnly)
 	}
 	for start := 0; start < len(points); start += rowsPerInsert {
 		chunk := points[start:min(start+rowsPerInsert, len(points))]
@@ -332,35 +398,58 @@ func History(ctx context.Context, db *gorm.DB, runID int64, limit int) (map[stri
 	return out, nil
 }
 
-// storePointsPG writes the batch as three arrays unnested in one
-// statement: PostgreSQL parses and plans it once, with four parameters
-// however many rows, instead of a VALUES list of 4 parameters a row. (The
-// batch holds each step and metric once, as ON CONFLICT requires.)
-func storePointsPG(tx *gorm.DB, runID int64, points []Point) error {
+// storePointsPG writes the batch. The common case, steps after every
+// stored one, is a COPY on the transaction's connection: the bulk path
+// PostgreSQL has, with no per-row parsing or speculative insertion (the
+// run is locked, so nothing comes between the check and the write).
+// Otherwise three arrays unnested in one upsert: planned once, with four
+// parameters however many rows. (The batch holds each step and metric
+// once, as ON CONFLICT requires.)
+func storePointsPG(tx *gorm.DB, raw rawConn, runID int64, points []Point, appendOnly bool) error {
+	if appendOnly {
+		err := raw(func(conn *pgx.Conn) error {
+			_, err := conn.CopyFrom(tx.Statement.Context, pgx.Identifier{"run_history"},
+				[]string{"run_id", "metric", "step", "value"}, &pointRows{runID: runID, points: points, at: -1})
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("store history: %w", err)
+		}
+		return nil
+	}
 	metrics := make([]string, len(points))
 	steps := make([]int64, len(points))
 	values := make([]float64, len(points))
 	for i, p := range points {
 		metrics[i], steps[i], values[i] = p.Metric, p.Step, p.Value
 	}
-	appendOnly, err := appendsOnly(tx, runID, points)
-	if err != nil {
-		return err
-	}
-	// The common case, steps after every stored one, skips ON CONFLICT's
-	// speculative insertion (the run is locked, so nothing comes between).
-	conflict := "ON CONFLICT (run_id, metric, step) DO UPDATE SET value = excluded.value"
-	if appendOnly {
-		conflict = ""
-	}
 	// Straight to the connection: gorm would expand the slices into lists.
-	_, err = tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO run_history (run_id, metric, step, value)
-SELECT $1, m, s, v FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS t(m, s, v) `+conflict, runID, metrics, steps, values)
+	_, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, `INSERT INTO run_history (run_id, metric, step, value)
+SELECT $1, m, s, v FROM unnest($2::text[], $3::bigint[], $4::float8[]) AS t(m, s, v)
+ON CONFLICT (run_id, metric, step) DO UPDATE SET value = excluded.value`, runID, metrics, steps, values)
 	if err != nil {
 		return fmt.Errorf("store history: %w", err)
 	}
 	return nil
 }
+
+// pointRows feeds points to COPY without building a row slice each.
+type pointRows struct {
+	runID  int64
+	points []Point
+	at     int
+	row    [4]any
+}
+
+func (r *pointRows) Next() bool { r.at++; return r.at < len(r.points) }
+
+func (r *pointRows) Values() ([]any, error) {
+	p := &r.points[r.at]
+	r.row = [4]any{r.runID, p.Metric, p.Step, p.Value}
+	return r.row[:], nil
+}
+
+func (r *pointRows) Err() error { return nil }
 
 // appendsOnly reports whether every point's step comes after the newest
 // stored step of its metric, reading one row per metric through the key.
