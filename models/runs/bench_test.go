@@ -185,20 +185,35 @@ func bareInsert(ctx context.Context, db *gorm.DB, runID int64, ps []runs.Point) 
 			return err
 		})
 	}
-	var sb strings.Builder
-	sb.WriteString("INSERT INTO bare_history (run_id, metric, step, value) VALUES ")
-	args := make([]any, 0, 3*len(ps))
-	for i, p := range ps {
-		if i > 0 {
-			sb.WriteByte(',')
-		}
-		fmt.Fprintf(&sb, "(%d,?,?,?)", runID) // 3 parameters a row keep 10,000 rows under SQLite's limit
-		args = append(args, p.Metric, p.Step, p.Value)
+	// SQLite: the multi-row INSERT the issue names, in statements of
+	// bareRowsPerInsert rows (a statement of all 10,000 rows is slower
+	// than our own logging: SQLite compiles a long VALUES list slowly),
+	// through database/sql, whose cost is the floor under any logging.
+	tx, err := sqlDB.BeginTx(ctx, nil)
+	if err != nil {
+		return err
 	}
-	return db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		return tx.Exec(sb.String(), args...).Error
-	})
+	defer func() { _ = tx.Rollback() }()
+	for start := 0; start < len(ps); start += bareRowsPerInsert {
+		chunk := ps[start:min(start+bareRowsPerInsert, len(ps))]
+		var sb strings.Builder
+		sb.WriteString("INSERT INTO bare_history (run_id, metric, step, value) VALUES ")
+		args := make([]any, 0, 4*len(chunk))
+		for i, p := range chunk {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			sb.WriteString("(?,?,?,?)")
+			args = append(args, runID, p.Metric, p.Step, p.Value)
+		}
+		if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
+
+const bareRowsPerInsert = 500
 
 // prefill stores steps 0..n-1 of every benchmark metric in one statement.
 func prefill(db *gorm.DB, runID int64, n int) error {

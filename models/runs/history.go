@@ -348,9 +348,13 @@ func window(m string, stored storedWindow, logged []Point) []Point {
 	return series
 }
 
-// rowsPerInsert keeps a statement's parameters (4 a row) under SQLite's
-// limit of 32,766 and PostgreSQL's of 65,535.
-const rowsPerInsert = 2000
+// rowsPerInsert is the rows of one SQLite statement: it keeps the
+// parameters (4 a row) under SQLite's limit of 32,766, and SQLite
+// compiles a long VALUES list more slowly per row than a short one
+// (measured on a loaded 2-core machine: logging 10,000 values rose from
+// about 49,000 to 76,000 values/s going from 2,000 rows a statement to
+// 500).
+const rowsPerInsert = 500
 
 // storePoints writes points, replacing the value of a step stored before.
 func storePoints(tx *gorm.DB, raw rawConn, runID int64, points []Point, appendOnly bool) error {
@@ -370,7 +374,9 @@ func storePoints(tx *gorm.DB, raw rawConn, runID int64, points []Point, appendOn
 			args = append(args, runID, p.Metric, p.Step, p.Value)
 		}
 		sb.WriteString(" ON CONFLICT (run_id, metric, step) DO UPDATE SET value = excluded.value")
-		if err := tx.Exec(sb.String(), args...).Error; err != nil {
+		// Straight to the connection: gorm would scan the statement and
+		// its 2,000 parameters again.
+		if _, err := tx.Statement.ConnPool.ExecContext(tx.Statement.Context, sb.String(), args...); err != nil {
 			return fmt.Errorf("store history: %w", err)
 		}
 	}
