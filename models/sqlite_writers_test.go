@@ -15,7 +15,10 @@ import (
 func TestSQLiteWritersTakeTurns(t *testing.T) {
 	ctx := context.Background()
 	dsn := "file:" + filepath.Join(t.TempDir(), "q.db") + "?_txlock=immediate&_pragma=journal_mode(WAL)&_pragma=busy_timeout(5000)"
-	db, err := openQueuedSQLite(dsn, 300*time.Millisecond)
+	// The 40 writers below wait their turns under a generous timeout (a
+	// loaded machine may keep one waiting for more than a second); the
+	// timeout itself is checked on a second handle with a short one.
+	db, err := openQueuedSQLite(dsn, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +65,11 @@ func TestSQLiteWritersTakeTurns(t *testing.T) {
 
 	// While a transaction holds the turn, reads go on and a write outside
 	// it gives up after the timeout with "database is locked".
+	db, err = openQueuedSQLite(dsn, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
