@@ -215,26 +215,50 @@ func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point) ([]fire, er
 		for i, p := range series {
 			values[i] = p.Value
 		}
-		pending := slices.Clone(byMetric[m])
-		for _, p := range logged {
-			if len(pending) == 0 {
-				break
-			}
-			i := pos[p.Step]
-			kept := pending[:0]
-			for _, c := range pending {
-				lo := max(0, i+1-c.cfg.Need(c.EventType))
-				if ok, v := c.cfg.Eval(c.EventType, values[lo:i+1]); ok {
-					out = append(out, fire{c: c, step: p.Step, value: v, at: now})
-					continue
-				}
-				kept = append(kept, c)
-			}
-			pending = kept
+		at := make([]int, len(logged))
+		for j, p := range logged {
+			at[j] = pos[p.Step]
+		}
+		for _, h := range firstHolds(byMetric[m], values, at) {
+			out = append(out, fire{c: h.c, step: series[h.i].Step, value: h.value, at: now})
 		}
 	}
 	slices.SortFunc(out, func(a, b fire) int { return cmpInt(a.c.ID, b.c.ID) })
 	return out, nil
+}
+
+// hold is where a candidate's condition held: values[i], with the value
+// the payload reports as metric_value.
+type hold struct {
+	c     *candidate
+	i     int
+	value float64
+}
+
+// firstHolds is the batch rule, shared by live logging and the dry run's
+// replay: it walks the positions at (ascending) of values, a run's values
+// of one metric in step order, and returns for each of cs the first
+// position where its condition holds over the values at and before it. An
+// automation fires at most once a batch, at its first step that holds.
+func firstHolds(cs []*candidate, values []float64, at []int) []hold {
+	var out []hold
+	pending := slices.Clone(cs)
+	for _, i := range at {
+		if len(pending) == 0 {
+			break
+		}
+		kept := pending[:0]
+		for _, c := range pending {
+			lo := max(0, i+1-c.cfg.Need(c.EventType))
+			if ok, v := c.cfg.Eval(c.EventType, values[lo:i+1]); ok {
+				out = append(out, hold{c: c, i: i, value: v})
+				continue
+			}
+			kept = append(kept, c)
+		}
+		pending = kept
+	}
+	return out
 }
 
 func cmpInt(a, b int64) int {
