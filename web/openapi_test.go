@@ -396,6 +396,15 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 		map[string]any{"step": 2, "metrics": map[string]any{"loss": "low"}},
 	}})
 	f.call(token, 204, "POST", runPath+"/heartbeat", nil)
+	// A run event's dry run replays the stored history: loss 0.5 at step 1.
+	runDry := f.must(200, "POST", "/api/v1/automations/dry-run", map[string]any{
+		"scope":  map[string]any{"type": "project", "project": "ml/mnist"},
+		"event":  map[string]any{"type": "RUN_METRIC", "metric": "loss", "window": 1, "op": "<", "threshold": 0.6},
+		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": "{}"},
+	})
+	if evs, _ := runDry["events"].([]any); runDry["matches"] != float64(1) || len(evs) != 1 || evs[0].(map[string]any)["metric_step"] != float64(1) {
+		t.Errorf("run dry run = %v, want one fire at step 1", runDry)
+	}
 	f.must(200, "GET", runPath, nil)
 	f.must(200, "GET", "/api/v1/projects/ml/mnist/runs?state=running&limit=10", nil)
 	f.call(saKey, 200, "PATCH", runPath, map[string]any{"state": "finished"})
