@@ -407,6 +407,10 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 	}
 	f.must(200, "GET", runPath, nil)
 	f.must(200, "GET", "/api/v1/projects/ml/mnist/runs?state=running&limit=10", nil)
+	if list := f.must(200, "GET", "/api/v1/projects/ml/mnist/runs?metrics=loss,acc", nil); fmt.Sprint(list["runs"].([]any)[0].(map[string]any)["last_metrics"]) != "map[acc:map[step:1 value:0.7] loss:map[step:1 value:0.5]]" {
+		t.Errorf("runs list with metrics: %v", list)
+	}
+	f.refused(f.key, 422, "metrics", "GET", "/api/v1/projects/ml/mnist/runs?metrics=a,b,c,d,e,f,g,h,i,j,k", nil)
 	f.call(saKey, 200, "PATCH", runPath, map[string]any{"state": "finished"})
 	rcv.next(t)
 	f.must(204, "DELETE", "/api/v1/teams/ml/service-accounts/trainer", nil)
