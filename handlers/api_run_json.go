@@ -25,6 +25,16 @@ type runJSON struct {
 	// Token is shown once, when the run is created: it lets a job log this
 	// run's history and heartbeats (Authorization: Bearer <token>).
 	Token string `json:"token,omitempty"`
+	// LastMetrics is, in the list when ?metrics= asks, each chosen
+	// metric's newest value: a map of name to lastMetricJSON (empty when
+	// the run logged none of them).
+	LastMetrics any `json:"last_metrics,omitempty"`
+}
+
+// lastMetricJSON is a run's newest value of a metric and its step.
+type lastMetricJSON struct {
+	Value float64 `json:"value"`
+	Step  int64   `json:"step"`
 }
 
 func (h *Handler) runJSON(r *runs.Run, team, project, user string) runJSON {

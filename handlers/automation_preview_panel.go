@@ -78,7 +78,7 @@ func (h *Handler) wizardPanels(c echo.Context, scope *automationScope, form view
 		}
 		p = &views.AutomationPreview{Error: msg}
 	}
-	r, err := h.dryRun(ctx, spec, 0)
+	r, err := h.dryRun(ctx, scope, spec, 0)
 	if err != nil {
 		return views.AutomationPreview{}, views.DryRun{}, err
 	}
@@ -185,7 +185,7 @@ func (h *Handler) AutomationDryRun(c echo.Context) error {
 	var r *views.DryRun
 	if err == nil {
 		days, _ := strconv.Atoi(c.FormValue("days"))
-		r, err = h.dryRun(c.Request().Context(), spec, days)
+		r, err = h.dryRun(c.Request().Context(), scope, spec, days)
 	}
 	if err != nil {
 		msg, ok := previewError(err)

@@ -15,7 +15,8 @@ import (
 const runsPerPage = 25
 
 // RunsList is GET /projects/:team/:project/runs: the project's runs,
-// newest first, filtered by ?state= and ?q= (part of the name), ?page=N.
+// newest first, filtered by ?state= and ?q= (part of the name), ?page=N,
+// with the last value of each ?metrics= chosen as a column.
 func (h *Handler) RunsList(c echo.Context) error {
 	shell, err := h.ProjectShell(c, "", views.Link{Label: "Runs"})
 	if err != nil {
@@ -32,9 +33,13 @@ func (h *Handler) RunsList(c echo.Context) error {
 		return err
 	}
 	props := views.RunsPageProps{Shell: shell, Total: total, State: state, Search: q, States: runs.States(), Page: page}
+	if err := h.runsListMetrics(c, list, &props); err != nil {
+		return err
+	}
 	for _, r := range list {
-		props.Runs = append(props.Runs, views.RunRow{ID: r.ID, Name: r.Name, DisplayName: r.DisplayName, State: r.State,
-			User: r.UserName, Updated: r.UpdatedAt, URL: runs.RunPath(shell.Team, shell.Project, r.ID)})
+		row := views.RunRow{ID: r.ID, Name: r.Name, DisplayName: r.DisplayName, State: r.State,
+			User: r.UserName, Updated: r.UpdatedAt, URL: runs.RunPath(shell.Team, shell.Project, r.ID)}
+		props.Runs = append(props.Runs, row)
 	}
 	pageURL := func(n int) string {
 		v := url.Values{"page": {strconv.Itoa(n)}}
@@ -44,6 +49,9 @@ func (h *Handler) RunsList(c echo.Context) error {
 		if q != "" {
 			v.Set("q", q)
 		}
+		if len(props.Metrics) > 0 {
+			v["metrics"] = props.Metrics
+		}
 		return views.ProjectURL(shell.Team, shell.Project) + "/runs?" + v.Encode()
 	}
 	if page > 1 {
@@ -52,5 +60,12 @@ func (h *Handler) RunsList(c echo.Context) error {
 	if int64(page*runsPerPage) < total {
 		props.NextURL = pageURL(page + 1)
 	}
-	return h.Render(c, http.StatusOK, views.RunsPage(props))
+	if err := h.fillMetricCells(c, list, &props); err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if props.MetricsError != "" {
+		status = http.StatusUnprocessableEntity
+	}
+	return h.Render(c, status, views.RunsPage(props))
 }

@@ -47,6 +47,24 @@ type DryRun struct {
 	Matches int
 	Events  []PreviewEvent // the newest of them
 	Elapsed time.Duration
+	// RunEvent: the answer replays stored runs; Runs lists the newest fires
+	// (MetricEvent: with the step and metric_value). Partial: only the most
+	// recently active runs were replayed.
+	RunEvent, MetricEvent, Partial bool
+	Runs                           []DryRunFire
+}
+
+// DryRunFire is one time a run automation would have fired.
+type DryRunFire struct {
+	Time    time.Time
+	RunID   int64
+	RunName string
+	RunURL  string
+	Author  string
+	State   string // RUN_STATE: the state entered
+	Metric  bool   // metric events: Step and Value apply
+	Step    int64
+	Value   float64
 }
 
 // EventURL is an event's lineage page.

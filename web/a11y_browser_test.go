@@ -91,6 +91,28 @@ func screens() []screen {
 			webtest.HtmxIdle(),
 		}
 	}
+	// A run metric event the world's run r0 crossed (loss 0.4 at step 1):
+	// Details shows the dry run's replayed fires.
+	runWizardStates := []screenState{
+		{name: "run metric event", steps: []chromedp.Action[chromedp.Void]{
+			chromedp.SetValue(webtest.TestID("field-event_type"), "RUN_METRIC"),
+			jsDo(`document.querySelector('[data-testid="field-event_type"]').dispatchEvent(new Event('change', {bubbles: true}))`),
+			chromedp.WaitVisible(webtest.TestID("field-metric")),
+			webtest.HtmxIdle(),
+			chromedp.SendKeys(webtest.TestID("field-metric"), "loss"),
+			chromedp.SendKeys(webtest.TestID("field-window"), "1"),
+			chromedp.SetValue(webtest.TestID("field-op"), "<"),
+			chromedp.SendKeys(webtest.TestID("field-threshold"), "0.5"),
+		}},
+		{name: "step 3 with the run dry run", steps: []chromedp.Action[chromedp.Void]{
+			chromedp.Click(webtest.TestID("next-step")),
+			chromedp.WaitVisible(webtest.TestID("step-action")),
+			webtest.HtmxIdle(),
+			chromedp.Click(webtest.TestID("next-step")),
+			chromedp.WaitVisible(webtest.TestID("dry-run-fire")),
+			webtest.HtmxIdle(),
+		}},
+	}
 	wizardStates := []screenState{
 		{name: "step 2 (webhook)", steps: wizardNext()},
 		{name: "step 2 (Slack)", steps: actionType(models.ActionSlack, "field-channel")},
@@ -159,12 +181,16 @@ func screens() []screen {
 			path: func(w *screenWorld) string { return proj(w) + "/automations" }},
 		{route: "GET /projects/:team/:project/automations/new", name: "new automation (project)", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/automations/new" }, states: wizardStates},
+		{route: "GET /projects/:team/:project/automations/new", name: "new run automation (project)", who: asAdmin,
+			path: func(w *screenWorld) string { return proj(w) + "/automations/new" }, states: runWizardStates},
 		{route: "GET /projects/:team/:project/events", name: "project events", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/events" }},
 		{route: "GET /projects/:team/:project/history", name: "project automations history", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/history" }},
 		{route: "GET /projects/:team/:project/runs", name: "runs", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/runs" }},
+		{route: "GET /projects/:team/:project/runs", name: "runs with metric columns", who: asAdmin,
+			path: func(w *screenWorld) string { return proj(w) + "/runs?metrics=loss&metrics=val/acc&metrics=lr" }},
 		{route: "GET /projects/:team/:project/runs/:id", name: "run", who: asAdmin,
 			path: func(w *screenWorld) string { return proj(w) + "/runs/" + strconv.FormatInt(w.runID, 10) }},
 		{route: "GET /projects/:team/:project/artifacts/:collection", name: "artifact collection", who: asAdmin,

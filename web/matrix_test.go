@@ -1060,6 +1060,9 @@ func (m *matrix) buildWorld() *world {
 	w.itemID = item.ID
 	run := m.api(201, "POST", "/api/v1/projects/"+w.team+"/mnist/runs", map[string]any{"name": "r0"})
 	w.runID = jsonID(t, run["id"])
+	m.api(200, "POST", fmt.Sprintf("/api/v1/runs/%d/history", w.runID), map[string]any{"rows": []map[string]any{
+		{"step": 0, "metrics": map[string]any{"loss": 0.9, "val/acc": 0.5}}, {"step": 1, "metrics": map[string]any{"loss": 0.4}},
+	}})
 
 	m.api(201, "POST", "/api/v1/registries", map[string]any{"name": w.registry})
 	rp := "/api/v1/registries/" + w.registry

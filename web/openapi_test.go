@@ -396,8 +396,21 @@ func TestOpenAPIAnswersMatchDocument(t *testing.T) {
 		map[string]any{"step": 2, "metrics": map[string]any{"loss": "low"}},
 	}})
 	f.call(token, 204, "POST", runPath+"/heartbeat", nil)
+	// A run event's dry run replays the stored history: loss 0.5 at step 1.
+	runDry := f.must(200, "POST", "/api/v1/automations/dry-run", map[string]any{
+		"scope":  map[string]any{"type": "project", "project": "ml/mnist"},
+		"event":  map[string]any{"type": "RUN_METRIC", "metric": "loss", "window": 1, "op": "<", "threshold": 0.6},
+		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "ci", "payload": "{}"},
+	})
+	if evs, _ := runDry["events"].([]any); runDry["matches"] != float64(1) || len(evs) != 1 || evs[0].(map[string]any)["metric_step"] != float64(1) {
+		t.Errorf("run dry run = %v, want one fire at step 1", runDry)
+	}
 	f.must(200, "GET", runPath, nil)
 	f.must(200, "GET", "/api/v1/projects/ml/mnist/runs?state=running&limit=10", nil)
+	if list := f.must(200, "GET", "/api/v1/projects/ml/mnist/runs?metrics=loss,acc", nil); fmt.Sprint(list["runs"].([]any)[0].(map[string]any)["last_metrics"]) != "map[acc:map[step:1 value:0.7] loss:map[step:1 value:0.5]]" {
+		t.Errorf("runs list with metrics: %v", list)
+	}
+	f.refused(f.key, 422, "metrics", "GET", "/api/v1/projects/ml/mnist/runs?metrics=a,b,c,d,e,f,g,h,i,j,k", nil)
 	f.call(saKey, 200, "PATCH", runPath, map[string]any{"state": "finished"})
 	rcv.next(t)
 	f.must(204, "DELETE", "/api/v1/teams/ml/service-accounts/trainer", nil)

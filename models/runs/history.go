@@ -228,18 +228,50 @@ func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point, appendOnly 
 			values[i] = p.Value
 		}
 		at := make([]int, len(logged))
-		for k, p := range logged {
-			at[k] = pos[p.Step]
+		for j, p := range logged {
+			at[j] = pos[p.Step]
 		}
-		cands := byMetric[m]
-		for i, f := range firstFirings(cands, values, at) {
-			if f.at >= 0 {
-				out = append(out, fire{c: cands[i], step: logged[f.at].Step, value: f.value, at: now})
-			}
+		for _, h := range firstHolds(byMetric[m], values, at) {
+			out = append(out, fire{c: h.c, step: series[h.i].Step, value: h.value, at: now})
 		}
 	}
 	slices.SortFunc(out, func(a, b fire) int { return cmpInt(a.c.ID, b.c.ID) })
 	return out, nil
+}
+
+// hold is where a candidate's condition held: values[i], with the value
+// the payload reports as metric_value.
+type hold struct {
+	c     *candidate
+	i     int
+	value float64
+}
+
+// firstHolds is the batch rule, shared by live logging and the dry run's
+// replay: it walks the positions at (ascending) of values, a run's values
+// of one metric in step order, and returns for each of cs the first
+// position where its condition holds over the values at and before it. An
+// automation fires at most once a batch, at its first step that holds.
+func firstHolds(cs []*candidate, values []float64, at []int) []hold {
+	if len(cs) == 1 {
+		// One condition (the dry run replays one automation a step at a
+		// time): asking it directly costs less than grouping.
+		c := cs[0]
+		for _, i := range at {
+			lo := max(0, i+1-c.cfg.Need(c.EventType))
+			if ok, v := c.cfg.Eval(c.EventType, values[lo:i+1]); ok {
+				return []hold{{c: c, i: i, value: v}}
+			}
+		}
+		return nil
+	}
+	var out []hold
+	for k, f := range firstFirings(cs, values, at) {
+		if f.at >= 0 {
+			out = append(out, hold{c: cs[k], i: at[f.at], value: f.value})
+		}
+	}
+	return out
 }
 
 func cmpInt(a, b int64) int {

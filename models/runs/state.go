@@ -185,11 +185,24 @@ func cooling(tx *gorm.DB, runID int64, cs []candidate, now time.Time) (map[int64
 	}
 	out := map[int64]bool{}
 	for _, c := range cs {
-		if at, ok := last[c.ID]; ok && now.Sub(at) < c.cfg.CooldownDuration() {
+		if at, ok := last[c.ID]; ok && c.coolingAt(at, now) {
 			out[c.ID] = true
 		}
 	}
 	return out, nil
+}
+
+// coolingAt reports whether c, having last fired for a run at last, is
+// still within its cooldown at now (the rule live events and the dry
+// run's replay share).
+func (c *candidate) coolingAt(last, now time.Time) bool {
+	return now.Sub(last) < c.cfg.CooldownDuration()
+}
+
+// firesOnState reports whether c fires for a run entering state when it is
+// (or is not) cooling down for the run.
+func (c *candidate) firesOnState(state string, cooling bool) bool {
+	return c.cfg.MatchesState(state) && !cooling
 }
 
 // recordFires notes that the automations ids fired for the run now (event eventID).
@@ -239,7 +252,7 @@ func fireState(ctx context.Context, tx *gorm.DB, env Env, s *Scope, author *mode
 	}
 	var ids []int64
 	for _, c := range cs {
-		if c.cfg.MatchesState(s.Run.State) && !cool[c.ID] {
+		if c.firesOnState(s.Run.State, cool[c.ID]) {
 			ids = append(ids, c.ID)
 		}
 	}
