@@ -6,15 +6,20 @@ import (
 	"github.com/automations-dev/automations/models"
 )
 
-// queueRoom counts the places of the runner's local queue. A place is
-// free, filled (a delivery waits in the queue), or taken: by the claim
-// loop for a claim in progress, or by an event transaction (Reserve) for a
-// delivery it is inserting leased to this runner, filled by HandOff after
-// the commit. Counting taken places as used is what keeps sends to the
-// queue from ever blocking: the runner never holds more than it can start.
+// queueRoom counts the places of the runner's local queue (Concurrency of
+// them). A place is free, filled (a delivery waits in the queue), or
+// reserved by an event transaction (Reserve) for a delivery it is
+// inserting leased to this runner, filled by HandOff after the commit. A
+// claim asks for the free places without holding them, so an event
+// committed meanwhile is still handed over; the claimed rows then take
+// places, and free may drop below zero until workers catch up. The channel
+// holds twice the places: a claim (at most the places free when it began)
+// plus the reservations made meanwhile (at most as many) always fit, so
+// sending to it never blocks.
 type queueRoom struct {
 	mu    sync.Mutex
 	queue chan models.Delivery // nil while Run is not running
+	size  int
 	free  int
 	// wanted: the loop waits for room to claim (older work, other
 	// processes' events, retries); reservations wait for it rather than
@@ -23,10 +28,10 @@ type queueRoom struct {
 	made   chan struct{} // signalled when places are freed
 }
 
-func (q *queueRoom) open(queue chan models.Delivery) {
+func (q *queueRoom) open(queue chan models.Delivery, size int) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	q.queue, q.free, q.wanted = queue, cap(queue), false
+	q.queue, q.size, q.free, q.wanted = queue, size, size, false
 }
 
 // close stops reservations and hand-overs; after it HandOff gives its
@@ -35,6 +40,13 @@ func (q *queueRoom) close() {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.queue = nil
+}
+
+// fill counts n claimed deliveries sent to the queue.
+func (q *queueRoom) fill(n int) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.free -= n
 }
 
 // put frees n places.
@@ -53,19 +65,18 @@ func (q *queueRoom) put(n int) {
 	}
 }
 
-// takeForClaim takes every free place for a claim when at least half the
-// queue is free or nothing waits in it; otherwise it takes none and marks
-// a claim as wanted until it can.
-func (q *queueRoom) takeForClaim() int {
+// roomToClaim is how many deliveries a claim may take now: the free
+// places, when at least half the queue is free or nothing waits in it.
+// Otherwise it is 0 and a claim is wanted until there is room.
+func (q *queueRoom) roomToClaim() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if q.queue == nil {
 		return 0
 	}
-	if q.free > 0 && (q.free >= cap(q.queue)/2 || len(q.queue) == 0) {
-		n := q.free
-		q.free, q.wanted = 0, false
-		return n
+	if q.free > 0 && (q.free >= q.size/2 || len(q.queue) == 0) {
+		q.wanted = false
+		return q.free
 	}
 	q.wanted = true
 	return 0
@@ -104,7 +115,7 @@ func (r *Runner) HandOff(ds []models.Delivery) {
 		}
 		r.leases.add(ds[i].ID)
 		select {
-		case q.queue <- ds[i]: // the place was reserved, so there is room
+		case q.queue <- ds[i]: // the place was reserved, so there is room (see queueRoom)
 		default:
 			// Only if Run restarted between Reserve and HandOff.
 			r.leases.remove(ds[i].ID)
@@ -113,4 +124,14 @@ func (r *Runner) HandOff(ds []models.Delivery) {
 	}
 	q.mu.Unlock()
 	r.giveBack(back)
+}
+
+// Committed hands over the local deliveries of a committed event
+// transaction and wakes the claim loop for any it queued
+// (models.DeliveryHandoff, for a runner used directly).
+func (r *Runner) Committed(local []models.Delivery, queued int) {
+	r.HandOff(local)
+	if queued > 0 {
+		r.Wake()
+	}
 }

@@ -124,8 +124,8 @@ func (r *Runner) Run(ctx context.Context) error {
 	workCtx, cancelWork := context.WithCancel(context.Background())
 	defer cancelWork()
 
-	queue := make(chan models.Delivery, r.cfg.Concurrency)
-	r.room.open(queue)
+	queue := make(chan models.Delivery, 2*r.cfg.Concurrency) // see queueRoom
+	r.room.open(queue, r.cfg.Concurrency)
 	results := make(chan finished, 4*r.cfg.Concurrency) // workers never wait on the recorder
 	var workers sync.WaitGroup
 	for range r.cfg.Concurrency {
@@ -162,18 +162,18 @@ loop:
 		if want {
 			// Claim when at least half the queue is free, so each claim
 			// statement takes a batch rather than one row per finished
-			// attempt; until then local reservations wait (takeForClaim).
-			if space := r.room.takeForClaim(); space > 0 {
+			// attempt; until then local reservations wait (roomToClaim).
+			if space := r.room.roomToClaim(); space > 0 {
 				ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, space, r.cfg.Lease)
 				if err != nil && ctx.Err() == nil {
 					r.log.Error("claim deliveries", "err", err)
 				}
 				claimed := len(ds)
 				ds = r.holdDisabled(ctx, ds)
+				r.room.fill(len(ds))
 				for i := range ds {
-					queue <- ds[i] // never blocks: the places were taken for this claim
+					queue <- ds[i] // never blocks (see queueRoom)
 				}
-				r.room.put(space - len(ds))
 				// A full batch: more may be due. Claim again when workers made room.
 				want = err == nil && claimed == space
 				if !want {
