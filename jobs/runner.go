@@ -305,6 +305,10 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 			res.State, res.NextAttemptAt = models.DeliveryRetrying, next
 		}
 	}
+	if models.SentBodyRendersAgain(d.ActionType, res.State) {
+		// History renders it again: no copy of the body per success.
+		res.Attempt.RequestBody = ""
+	}
 	res.Attempt.Redact(out.Redactor)
 	r.observe(d, &res)
 	return res
