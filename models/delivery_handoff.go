@@ -155,7 +155,12 @@ func localRoom(postgres bool) string {
 // The lock is held to the commit, so no claim or other event transaction
 // counts requests in flight between this count and the commit: together
 // they never put more in flight than a webhook allows. Its statement
-// reads the room after the lock, in a snapshot that sees every earlier claim.
+// reads the room after the lock, in a snapshot that sees every earlier
+// claim. Event transactions with local work thus take turns with claims
+// (which hold the same lock to their commit) from the lock to their
+// commit; this process no longer claims that work, so the turns are about
+// as many as the claims they replace. (Trying the lock and queueing when
+// it is taken would spare the wait but make the handoff a matter of luck.)
 func leaseLocalPostgres(tx *gorm.DB, eventID int64, ev MatchTarget, ids []int64, now time.Time, lease LocalLease, reserved int) (int, []Delivery, error) {
 	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, claimLockKey).Error; err != nil {
 		return 0, nil, fmt.Errorf("queue deliveries: take the claim lock: %w", err)
