@@ -34,5 +34,8 @@ func (h *Handler) APIRunHistory(c echo.Context) error {
 		return err
 	}
 	h.countRunHistoryRows(len(in.Rows))
+	if res.Queued > 0 {
+		h.wakeDeliveries()
+	}
 	return c.JSON(http.StatusOK, map[string]any{"accepted": res.Accepted, "queued": res.Queued})
 }

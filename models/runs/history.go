@@ -122,7 +122,7 @@ type LogResult struct {
 // cooldown.
 func LogHistory(ctx context.Context, db *gorm.DB, env Env, s *Scope, points []Point, author *models.User) (LogResult, error) {
 	res := LogResult{Accepted: len(points)}
-	err := models.EventTransaction(ctx, db, func(tx *gorm.DB) error {
+	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		r, err := lockRun(tx, s.Run.ID)
 		if err != nil {
 			return err
