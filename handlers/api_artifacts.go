@@ -81,7 +81,6 @@ func (h *Handler) APIArtifactLog(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.wakeDeliveries()
 	return c.JSON(http.StatusCreated, h.versionJSON(v, scope))
 }
 
@@ -168,7 +167,6 @@ func (h *Handler) APIAliasAdd(c echo.Context) error {
 	status := http.StatusOK
 	if added {
 		status = http.StatusCreated
-		h.wakeDeliveries()
 	}
 	if v, err = models.VersionByID(ctx, h.db, v.ID); err != nil {
 		return err
@@ -213,7 +211,6 @@ func (h *Handler) APIArtifactLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.wakeDeliveries()
 	status := http.StatusOK
 	if link.Created {
 		status = http.StatusCreated

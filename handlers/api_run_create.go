@@ -32,7 +32,6 @@ func (h *Handler) APIRunCreate(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.wakeDeliveries()
 	out := h.runJSON(r, t.Name, p.Name, models.AuthorHandle(u))
 	out.Token = r.Token
 	return c.JSON(http.StatusCreated, out)

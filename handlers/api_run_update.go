@@ -25,12 +25,9 @@ func (h *Handler) APIRunUpdate(c echo.Context) error {
 		return models.Invalid("state", "is required: finished, failed, crashed or killed")
 	}
 	s := currentRun(c)
-	queued, err := runs.SetState(ctx, h.db, h.runEnv(), s, in.State, u)
+	_, err := runs.SetState(ctx, h.db, h.runEnv(), s, in.State, u)
 	if err != nil {
 		return err
-	}
-	if queued > 0 {
-		h.wakeDeliveries()
 	}
 	return c.JSON(http.StatusOK, h.runJSON(s.Run, s.Team.Name, s.Project.Name, s.UserHandle()))
 }

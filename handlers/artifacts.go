@@ -194,7 +194,6 @@ func (h *Handler) aliasAddForm(c echo.Context, vp *versionPage) error {
 		return err
 	}
 	if added {
-		h.wakeDeliveries()
 		h.flash(c, "success", "Alias "+alias+" added to "+vp.version.Version()+".")
 	} else {
 		h.flash(c, "success", vp.version.Version()+" already has alias "+alias+".")
@@ -247,7 +246,6 @@ func (h *Handler) VersionLink(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	h.wakeDeliveries()
 	ref := reg.Name + "/" + link.Scope.Collection.Name + ":" + link.Version.Version()
 	if link.Created {
 		h.flash(c, "success", "Linked to "+ref+".")

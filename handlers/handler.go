@@ -116,7 +116,10 @@ func New(d Deps) *Handler {
 	}
 }
 
-// SetWake sets the function called after event-writing requests commit.
+// SetWake sets the function called after requests that make deliveries
+// due commit (redeliver, approve, retry, re-enable). Requests writing
+// events need not call it: their event transactions hand their deliveries
+// over or wake the runner themselves (models.EventTransaction).
 // Call it before serving.
 func (h *Handler) SetWake(f func()) { h.wake = f }
 

@@ -123,15 +123,10 @@ func (r *Runner) holdDisabled(ctx context.Context, ds []models.Delivery) []model
 }
 
 // recordHealth counts final outcomes into their integrations' health and
-// reports the integrations that the policy disabled.
+// reports the integrations that the policy disabled. Webhooks whose
+// outcomes in the batch are all successes were reset by CompleteAttempts.
 func (r *Runner) recordHealth(ctx context.Context, batch []models.AttemptResult) {
-	var outcomes []models.IntegrationOutcome
-	for _, res := range batch {
-		if res.Integration.Kind == "" || (res.State != models.DeliverySucceeded && res.State != models.DeliveryFailed) {
-			continue
-		}
-		outcomes = append(outcomes, models.IntegrationOutcome{Ref: res.Integration, Failed: res.State == models.DeliveryFailed, At: res.Attempt.StartedAt})
-	}
+	outcomes := models.HealthOutcomes(batch)
 	if len(outcomes) == 0 {
 		return
 	}

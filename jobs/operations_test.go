@@ -211,3 +211,44 @@ func TestPruneDeliveriesRemovesOnlyOldFinished(t *testing.T) {
 		t.Errorf("%d attempts remain, want 2", attempts)
 	}
 }
+
+// A batch whose attempts to a webhook all succeeded resets the webhook's
+// failure streak in the statement recording it, and leaves nothing more
+// to count; a batch with a failure for it leaves every outcome of that
+// webhook to RecordIntegrationHealth, in order.
+func TestCompletionResetsTheStreakOfWebhooksThatOnlySucceeded(t *testing.T) {
+	for _, c := range []struct {
+		name       string
+		states     []models.DeliveryState
+		wantStreak int
+		wantLeft   int
+	}{
+		{"only successes", []models.DeliveryState{models.DeliverySucceeded, models.DeliverySucceeded}, 0, 0},
+		{"a failure after a success", []models.DeliveryState{models.DeliverySucceeded, models.DeliveryFailed}, 5, 2},
+		{"retries do not count", []models.DeliveryState{models.DeliverySucceeded, models.DeliveryRetrying}, 0, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			db := modeltest.Open(t)
+			w, _ := limitedWebhook(t, db, 10, 0, len(c.states))
+			if err := db.Exec("UPDATE webhooks SET failure_streak = 5, failing_since = ? WHERE id = ?", time.Now().UTC(), w.ID).Error; err != nil {
+				t.Fatal(err)
+			}
+			ds := claim(t, db, "w1")
+			results := make([]models.AttemptResult, len(ds))
+			for i, d := range ds {
+				results[i] = models.AttemptResult{DeliveryID: d.ID, WorkerID: "w1", State: c.states[i], NextAttemptAt: time.Now().UTC(),
+					Integration: jobs.IntegrationOf(&d), Attempt: models.DeliveryAttempt{Number: d.Attempts, StartedAt: time.Now().UTC()}}
+			}
+			if err := models.CompleteAttempts(context.Background(), db, results); err != nil {
+				t.Fatal(err)
+			}
+			var streak int
+			if err := db.Raw("SELECT failure_streak FROM webhooks WHERE id = ?", w.ID).Scan(&streak).Error; err != nil {
+				t.Fatal(err)
+			}
+			if left := models.HealthOutcomes(results); streak != c.wantStreak || len(left) != c.wantLeft {
+				t.Fatalf("streak %d with %d outcomes left to count, want %d with %d", streak, len(left), c.wantStreak, c.wantLeft)
+			}
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gorm.io/gorm"
@@ -67,6 +68,10 @@ type Runner struct {
 	log     *slog.Logger
 	wake    chan struct{}
 	leases  leaseSet
+	room    queueRoom
+	// limited: deliveries were due but the last claim could not take
+	// them (their webhooks had no room); finished attempts wake the loop.
+	limited atomic.Bool
 }
 
 // NewRunner builds a runner for the given actions by action type.
@@ -89,7 +94,8 @@ func NewRunner(db *gorm.DB, actions map[string]Action, cfg RunnerConfig, log *sl
 	if cfg.WorkerID == "" {
 		cfg.WorkerID = models.NewDeliveryUID()[4:16]
 	}
-	return &Runner{db: db, actions: actions, cfg: cfg, log: log, wake: make(chan struct{}, 1), leases: leaseSet{ids: map[int64]struct{}{}}}
+	return &Runner{db: db, actions: actions, cfg: cfg, log: log, wake: make(chan struct{}, 1), leases: leaseSet{ids: map[int64]struct{}{}},
+		room: queueRoom{made: make(chan struct{}, 1)}}
 }
 
 // Wake tells the runner new deliveries may be due; it never blocks.
@@ -105,29 +111,27 @@ type finished struct {
 }
 
 // Run works until ctx is cancelled, then stops claiming, releases the
-// deliveries it claimed but did not start, lets in-flight attempts finish
-// (up to Grace; a cut-off attempt is recorded as interrupted and retried),
-// records every outcome and returns.
+// deliveries it claimed (or was handed) but did not start, lets in-flight
+// attempts finish (up to Grace; a cut-off attempt is recorded as
+// interrupted and retried), records every outcome and returns.
 //
 // Concurrency workers take deliveries from a local queue that holds up to
-// Concurrency more: claims are prefetched in batches while the workers
-// send, so no worker waits for a claim's commit.
+// Concurrency more. It is filled two ways: claims, prefetched in batches
+// while the workers send, and deliveries this process's event transactions
+// inserted already leased to it (Reserve, HandOff), which need no claim.
 func (r *Runner) Run(ctx context.Context) error {
 	// Attempts run under their own context so shutdown can give them Grace.
 	workCtx, cancelWork := context.WithCancel(context.Background())
 	defer cancelWork()
 
-	queue := make(chan models.Delivery, r.cfg.Concurrency)
-	taken := make(chan struct{}, 1)                     // a worker took a delivery: there is room to claim
+	queue := make(chan models.Delivery, 2*r.cfg.Concurrency) // see queueRoom
+	r.room.open(queue, r.cfg.Concurrency)
 	results := make(chan finished, 4*r.cfg.Concurrency) // workers never wait on the recorder
 	var workers sync.WaitGroup
 	for range r.cfg.Concurrency {
 		workers.Go(func() {
 			for d := range queue {
-				select {
-				case taken <- struct{}{}:
-				default:
-				}
+				r.room.put(1)
 				results <- finished{r.attempt(workCtx, &d)}
 			}
 		})
@@ -149,55 +153,48 @@ func (r *Runner) Run(ctx context.Context) error {
 
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	// want: something may be due that only a claim finds (a wake, the
+	// timer, or a full batch last time). Finished attempts alone do not
+	// make the runner claim: work handed over locally needs no claim.
+	want := false
 loop:
 	for {
-		space := cap(queue) - len(queue)
-		claimed := 0
-		// Claim when at least half the queue is free, so each claim
-		// statement takes a batch rather than one row per finished attempt.
-		if space > 0 && (space >= cap(queue)/2 || len(queue) == 0) {
-			ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, space, r.cfg.Lease)
-			if err != nil && ctx.Err() == nil {
-				r.log.Error("claim deliveries", "err", err)
-			}
-			ds = r.holdDisabled(ctx, ds)
-			claimed = len(ds)
-			for i := range ds {
-				queue <- ds[i] // never blocks: only this loop adds, and there was space
-			}
-			if claimed > 0 && claimed == space {
-				// A full batch: more may be due. Claim again when workers made room.
-				select {
-				case <-ctx.Done():
-					break loop
-				case <-taken:
+		if want {
+			// Claim when at least half the queue is free, so each claim
+			// statement takes a batch rather than one row per finished
+			// attempt; until then local reservations wait (roomToClaim).
+			if space := r.room.roomToClaim(); space > 0 {
+				ds, err := models.ClaimDue(ctx, r.db, r.cfg.WorkerID, space, r.cfg.Lease)
+				if err != nil && ctx.Err() == nil {
+					r.log.Error("claim deliveries", "err", err)
 				}
-				continue
+				claimed := len(ds)
+				ds = r.holdDisabled(ctx, ds)
+				r.room.fill(len(ds))
+				for i := range ds {
+					queue <- ds[i] // never blocks (see queueRoom)
+				}
+				// A full batch: more may be due. Claim again when workers made room.
+				want = err == nil && claimed == space
+				if !want {
+					r.resetTimer(ctx, timer)
+				}
 			}
 		}
-		if claimed > 0 || (space < cap(queue)/2 && len(queue) > 0) {
-			// Wait for room (a full queue included: nothing to ask the
-			// database until a worker takes a delivery), or for news of more work.
-			select {
-			case <-ctx.Done():
-				break loop
-			case <-taken:
-			case <-r.wake:
-			}
-			continue
-		}
-		r.resetTimer(ctx, timer)
 		select {
 		case <-ctx.Done():
 			break loop
 		case <-r.wake:
+			want = true
 		case <-timer.C:
-		case <-taken:
+			want = true
+		case <-r.room.made:
 		}
 	}
 
 	// Shutdown: give back what no worker started, then wait for in-flight
 	// attempts, cutting them off after Grace.
+	r.room.close()
 	r.release(queue)
 	close(queue)
 	done := make(chan struct{})
@@ -216,19 +213,27 @@ loop:
 // release returns the queued, not yet started deliveries to the database
 // so another worker takes them at once rather than after their lease.
 func (r *Runner) release(queue chan models.Delivery) {
-	var ids []int64
-	var uids []string
+	var ds []models.Delivery
 	for {
 		select {
 		case d := <-queue:
-			ids, uids = append(ids, d.ID), append(uids, d.UID)
+			ds = append(ds, d)
 			continue
 		default:
 		}
 		break
 	}
-	if len(ids) == 0 {
+	r.giveBack(ds)
+}
+
+// giveBack ends this worker's leases of deliveries it never started.
+func (r *Runner) giveBack(ds []models.Delivery) {
+	if len(ds) == 0 {
 		return
+	}
+	ids, uids := make([]int64, len(ds)), make([]string, len(ds))
+	for i, d := range ds {
+		ids[i], uids[i] = d.ID, d.UID
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -241,6 +246,7 @@ func (r *Runner) release(queue chan models.Delivery) {
 // resetTimer sleeps until the next delivery is due, at most Poll.
 func (r *Runner) resetTimer(ctx context.Context, timer *time.Timer) {
 	wait := r.cfg.Poll
+	r.limited.Store(false)
 	if next, ok, err := models.NextDueAt(ctx, r.db); err == nil && ok {
 		if d := time.Until(next); d < wait {
 			wait = max(d, time.Millisecond)
@@ -251,6 +257,7 @@ func (r *Runner) resetTimer(ctx context.Context, timer *time.Timer) {
 			// again soon rather than spin; a finished attempt of this
 			// worker wakes it sooner.
 			wait = min(r.cfg.Poll, limitedRecheck)
+			r.limited.Store(true)
 		}
 	}
 	if !timer.Stop() {
@@ -297,6 +304,10 @@ func (r *Runner) attempt(ctx context.Context, d *models.Delivery) models.Attempt
 		} else {
 			res.State, res.NextAttemptAt = models.DeliveryRetrying, next
 		}
+	}
+	if models.SentBodyRendersAgain(d.ActionType, res.State) {
+		// History renders it again: no copy of the body per success.
+		res.Attempt.RequestBody = ""
 	}
 	res.Attempt.Redact(out.Redactor)
 	r.observe(d, &res)
@@ -400,7 +411,14 @@ func (r *Runner) flush(batch []models.AttemptResult) {
 		time.Sleep(time.Duration(try+1) * 100 * time.Millisecond)
 	}
 	r.recordHealth(ctx, batch)
-	// A retry may be due, and finished requests make room under their
-	// webhook's limits: claim again.
-	r.Wake()
+	// Claim again if finished requests made room for deliveries waiting
+	// under their webhooks' limits, or a retry was scheduled (the timer
+	// is set from the next due time when the claim finds nothing).
+	wake := r.limited.Load()
+	for _, res := range batch {
+		wake = wake || res.State == models.DeliveryRetrying
+	}
+	if wake {
+		r.Wake()
+	}
 }

@@ -86,7 +86,7 @@ func ExpireApprovals(ctx context.Context, db *gorm.DB, now time.Time) (int, erro
 		Select("d.id, d.uid, d.automation_name, p.team_id, a.registry_id").
 		Joins("LEFT JOIN automations a ON a.id = d.automation_id").
 		Joins("LEFT JOIN projects p ON p.id = a.project_id").
-		Where("d.state = ? AND d.expires_at <= ?", DeliveryAwaitingApproval, now).Order("d.id").Limit(500).Scan(&due).Error
+		Where(awaitingRows+" AND d.state = ? AND d.expires_at <= ?", DeliveryAwaitingApproval, now).Order("d.id").Limit(500).Scan(&due).Error
 	if err != nil || len(due) == 0 {
 		return 0, err
 	}
@@ -126,6 +126,11 @@ type AwaitingApproval struct {
 	AutomationDesc string    `gorm:"column:automation_description"`
 }
 
+// awaitingRows is deliveries_awaiting's predicate: awaiting rows are
+// pending with an expiry (the index does not name state, so that a claim
+// setting state stays a HOT update; migration 00023).
+const awaitingRows = "d.expires_at IS NOT NULL AND d.completed_at IS NULL"
+
 // AwaitingApprovalFor lists the deliveries u may decide, oldest first
 // (through deliveries_awaiting): those of automations whose scope u
 // administers (the project's team or the registry), all for site admins.
@@ -134,7 +139,7 @@ func AwaitingApprovalFor(ctx context.Context, db *gorm.DB, u *User, limit int) (
 		Select("d.*, a.scope_type, e.type AS event_type, a.description AS automation_description").
 		Joins("JOIN automations a ON a.id = d.automation_id").
 		Joins("JOIN events e ON e.id = d.event_id").
-		Where("d.state = ?", DeliveryAwaitingApproval)
+		Where(awaitingRows+" AND d.state = ?", DeliveryAwaitingApproval)
 	if !u.SiteAdmin {
 		q = q.Where(`(a.project_id IN (SELECT p.id FROM projects p JOIN team_members m ON m.team_id = p.team_id
 		WHERE m.user_id = ? AND m.role = ?) OR a.registry_id IN (SELECT r.registry_id FROM registry_members r

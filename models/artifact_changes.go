@@ -50,7 +50,7 @@ func LogArtifact(ctx context.Context, db *gorm.DB, t *Team, p *Project, in NewAr
 	}
 	var v *ArtifactVersion
 	var scope *ArtifactScope
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = EventTransaction(ctx, db, func(tx *gorm.DB) error {
 		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name")
 		if err != nil {
 			return err
@@ -109,7 +109,7 @@ func AddAlias(ctx context.Context, db *gorm.DB, versionID int64, alias string, a
 	if err != nil {
 		return false, err
 	}
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = EventTransaction(ctx, db, func(tx *gorm.DB) error {
 		c, err := lockCollection(tx, v.CollectionID)
 		if err != nil {
 			return err
@@ -189,7 +189,7 @@ func LinkArtifact(ctx context.Context, db *gorm.DB, sourceVersionID int64, reg *
 		return nil, err
 	}
 	link := &Link{}
-	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err = EventTransaction(ctx, db, func(tx *gorm.DB) error {
 		typ := srcScope.Collection.Type
 		c, err := ensureCollection(tx, Collection{RegistryID: &reg.ID, Name: name, Type: typ}, "collection")
 		if err != nil {

@@ -221,7 +221,8 @@ type AttemptResult struct {
 
 // CompleteAttempts records a batch of attempts in one transaction: one
 // commit for many deliveries is what lets the runner keep up with a fast
-// receiver. A result whose lease was taken over by another worker (it ran
+// receiver. Webhooks whose outcomes in the batch all succeeded have their
+// failure streak reset with it (see HealthOutcomes for the rest). A result whose lease was taken over by another worker (it ran
 // past the lease) still records its attempt but does not change the state.
 func CompleteAttempts(ctx context.Context, db *gorm.DB, results []AttemptResult) error {
 	if len(results) == 0 {
@@ -272,6 +273,11 @@ func CompleteAttempts(ctx context.Context, db *gorm.DB, results []AttemptResult)
 				k.lastStatus, k.hasStatus = *r.Attempt.ResponseStatus, true
 			}
 			groups[k] = append(groups[k], r.DeliveryID)
+		}
+		if healed := healedWebhooks(results); len(healed) > 0 {
+			if err := tx.Exec("UPDATE webhooks SET failure_streak = 0, failing_since = NULL WHERE id IN ? AND failure_streak <> 0", healed).Error; err != nil {
+				return fmt.Errorf("record webhook health: %w", err)
+			}
 		}
 		for k, ids := range groups {
 			var status *int

@@ -33,9 +33,11 @@ func postgresPlaceholders(cond string, n int) string {
 	return strings.ReplaceAll(cond, "?", "$"+strconv.Itoa(n))
 }
 
-// completeAttemptsPostgres records every attempt and moves each delivery
-// still leased by the reporting worker to its new state, in one statement
-// (so one implicit transaction and one commit for the batch).
+// completeAttemptsPostgres records every attempt, moves each delivery
+// still leased by the reporting worker to its new state, and resets the
+// failure streak of the webhooks that only succeeded (healedWebhooks), in
+// one statement: one implicit transaction, one commit and one round trip
+// for the batch, retries included.
 func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []AttemptResult) error {
 	sqlDB, err := db.DB()
 	if err != nil {
@@ -87,13 +89,15 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
   RETURNING d.id
 ), unleased AS (
   DELETE FROM delivery_leases WHERE delivery_id IN (SELECT id FROM moved)
+), healed AS (
+  UPDATE webhooks SET failure_streak = 0, failing_since = NULL WHERE id = ANY($19::bigint[]) AND failure_streak <> 0
 )
 INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
   response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id)
 SELECT delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,
   response_status, response_headers, response_body, response_truncated, error, outcome, next_attempt_at, automation_id, webhook_id FROM r`,
 		pgx.QueryExecModeExec, ids, workers, numbers, started, durations, urls, reqHeaders, reqBodies,
-		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC(), automationIDs, webhookIDs)
+		statuses, respHeaders, respBodies, truncated, errs, outcomes, nextAt, time.Now().UTC(), automationIDs, webhookIDs, healedWebhooks(results))
 	if err != nil {
 		return fmt.Errorf("record %d attempts: %w", n, err)
 	}

@@ -97,7 +97,8 @@ func DeliveryHistory(ctx context.Context, db *gorm.DB, f HistoryFilter, p Page) 
 	return ds, events, launches, more, nil
 }
 
-// withAttempts reads the attempts of ds, oldest first.
+// withAttempts reads the attempts of ds, oldest first, with the request
+// bodies of successful webhook attempts rendered again (fillSentBodies).
 func withAttempts(ctx context.Context, db *gorm.DB, ds []Delivery) ([]DeliveryWithAttempts, error) {
 	out := make([]DeliveryWithAttempts, len(ds))
 	if len(ds) == 0 {
@@ -117,6 +118,9 @@ func withAttempts(ctx context.Context, db *gorm.DB, ds []Delivery) ([]DeliveryWi
 	for _, a := range attempts {
 		i := index[a.DeliveryID]
 		out[i].AttemptList = append(out[i].AttemptList, a)
+	}
+	if err := fillSentBodies(ctx, db, out); err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -95,8 +95,10 @@ var ParkedUntil = time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
 // in delivery_dedupe; when a recent delivery holds it, the match is
 // recorded as skipped with the reason. An automation that requires
 // approval gets a delivery awaiting_approval, parked until decided.
-// Everything else is queued in one statement.
+// Everything else is queued in one statement, or, in an EventTransaction
+// with a local runner, leased to it (insertQueuedOrLeased).
 func enqueueMatched(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTarget, matched []Automation) (int, error) {
+	batch := batchOf(tx) // before WithContext replaces the transaction's context
 	tx = tx.WithContext(ctx)
 	now := time.Now().UTC()
 	var queued []int64
@@ -136,6 +138,9 @@ func enqueueMatched(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTar
 			return written, err
 		}
 		written += len(ids)
+		if batch != nil && state == DeliveryQueued {
+			batch.queued += len(ids)
+		}
 		if claimedDedupe && len(ids) == 1 {
 			if err := tx.Exec("UPDATE delivery_dedupe SET delivery_id = ? WHERE automation_id = ? AND subject = ?", ids[0], a.ID, ev.Subject).Error; err != nil {
 				return written, fmt.Errorf("dedupe: %w", err)
@@ -143,7 +148,13 @@ func enqueueMatched(ctx context.Context, tx *gorm.DB, eventID int64, ev MatchTar
 		}
 	}
 	if len(queued) > 0 {
-		n, err := insertQueued(tx, eventID, ev, queued, now)
+		var n int
+		var err error
+		if batch != nil {
+			n, err = insertQueuedOrLeased(tx, batch, eventID, ev, queued, now)
+		} else {
+			n, err = insertQueued(tx, eventID, ev, queued, now)
+		}
 		if err != nil {
 			return written, err
 		}

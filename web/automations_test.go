@@ -221,6 +221,15 @@ func TestAutomationDeliversSignedWebhook(t *testing.T) {
 	if !strings.Contains(at["request_body"].(string), "••••") {
 		t.Errorf("history does not show the redaction mark: %s", at["request_body"])
 	}
+	// A success is stored without its body (no copy per delivery); history
+	// renders it again: exactly what was sent, the secret values redacted.
+	if shown := strings.NewReplacer(tokenValue, "••••", extraValue, "••••").Replace(string(got.Body)); at["request_body"] != shown {
+		t.Errorf("history's request body\n%s\nis not the body sent, redacted\n%s", at["request_body"], shown)
+	}
+	var stored []string
+	if err := f.app.DB.Raw("SELECT request_body FROM delivery_attempts").Scan(&stored).Error; err != nil || len(stored) != 1 || stored[0] != "" {
+		t.Errorf("stored request bodies %q (%v), want the success's left out", stored, err)
+	}
 	// History shows the headers as the receiver got them, the token redacted.
 	for _, line := range []string{"Authorization: Bearer ••••", "Webhook-Id: " + got.Header.Get("webhook-id"),
 		"X-Wandb-Signature: " + got.Header.Get("X-Wandb-Signature")} {

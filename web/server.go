@@ -37,6 +37,8 @@ type Server struct {
 	metrics  *metrics.Metrics
 	// scrape serves GET /metrics, behind METRICS_TOKEN when set.
 	scrape http.Handler
+	// handoff receives the deliveries of events requests commit.
+	handoff *deliveryHandoff
 }
 
 // New wires the routes and middleware. It does not listen. It opens the
@@ -97,7 +99,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 	e.HidePort = true
 	e.IPExtractor = clientIPExtractor(trusted)
 	s := &Server{echo: e, db: db, sessions: store, log: log, secrets: box, sender: snd, limits: limits, hsts: cfg.SecureCookies(),
-		metrics: m, scrape: m.Handler(cfg.MetricsToken)}
+		metrics: m, scrape: m.Handler(cfg.MetricsToken), handoff: &deliveryHandoff{}}
 	lease := cfg.LaunchLease
 	if lease <= 0 {
 		lease = DefaultLaunchLease
@@ -152,6 +154,7 @@ func New(cfg Config, keys Keys, db *gorm.DB, log *slog.Logger) (*Server, error) 
 		},
 	}))
 	e.Use(textInput)
+	e.Use(s.withDeliveryHandoff)
 	e.StaticFS("/static", static.Files)
 	s.routes()
 	return s, nil
@@ -182,9 +185,14 @@ func (s *Server) Handler() http.Handler {
 // (plus echo's static and not-found entries), for the route×role matrix test.
 func (s *Server) Routes() []*echo.Route { return s.echo.Routes() }
 
-// SetWake makes every request that commits events call f afterwards (the
-// delivery runner's Wake). Call it before serving.
-func (s *Server) SetWake(f func()) { s.h.SetWake(f) }
+// SetWake makes every request that commits deliveries for a claim call f
+// afterwards (the delivery runner's Wake and NOTIFY): requests that
+// redeliver or release held deliveries, and event transactions whose
+// deliveries were not all handed to the local worker. Call it before serving.
+func (s *Server) SetWake(f func()) {
+	s.h.SetWake(f)
+	s.handoff = &deliveryHandoff{worker: s.handoff.worker, wake: f}
+}
 
 func isAPI(c echo.Context) bool {
 	p := c.Request().URL.Path

@@ -118,9 +118,11 @@ func (w *Worker) Close() error {
 	return w.secrets.Close()
 }
 
-// DeliveryWake is what the server calls after committing events: it wakes
-// the in-process worker w (nil for a web-only process) and, on PostgreSQL,
-// notifies worker processes, until ctx ends.
+// DeliveryWake is what the server calls after committing deliveries that
+// wait for a claim (those of events not all handed to the in-process
+// worker, redeliveries, approvals): it wakes the in-process worker w (nil
+// for a web-only process) and, on PostgreSQL, notifies worker processes,
+// until ctx ends.
 func DeliveryWake(ctx context.Context, cfg Config, db *gorm.DB, w *Worker, log *slog.Logger) func() {
 	var notifier *jobs.Notifier
 	if cfg.DatabaseURL != "" {

@@ -210,6 +210,7 @@ func serve(ctx context.Context, cfg web.Config, log *slog.Logger, stdout io.Writ
 		runnerDone <- nil
 	}
 	srv.SetWake(web.DeliveryWake(runnerCtx, cfg, db, runner, log))
+	srv.SetLocalWorker(runner)
 	httpServer := &http.Server{
 		Addr:              ":" + strconv.Itoa(cfg.Port),
 		Handler:           srv.Handler(),

@@ -120,6 +120,17 @@ func (c *Compiled) RenderRedacted(v Vars, secretNames []string) ([]byte, error) 
 	return r.appendOps(make([]byte, 0, c.size+256), c.ops)
 }
 
+// RenderSentRedacted renders again, redacted, a body that was sent: the
+// same output as RenderRedacted with the secret names granted when it was
+// sent. A body that rendered without error had every placeholder that is
+// no variable bound to a granted secret, so each such placeholder is
+// shown as [Redacted] whatever the webhook grants today. Delivery history
+// uses it for successful attempts, which are stored without their body.
+func (c *Compiled) RenderSentRedacted(v Vars) ([]byte, error) {
+	r := &renderer{chk: checker{hasToken: true, anySecret: true}, vars: &v, redact: true}
+	return r.appendOps(make([]byte, 0, c.size+256), c.ops)
+}
+
 func (r *renderer) appendOps(dst []byte, ops []op) ([]byte, error) {
 	for i := range ops {
 		o := &ops[i]

@@ -124,7 +124,7 @@ func Create(ctx context.Context, db *gorm.DB, env Env, t *models.Team, p *models
 	r := &Run{ProjectID: p.ID, Name: name, DisplayName: display, UserID: &author.ID, State: runcond.StateRunning,
 		Config: cfg, Tags: string(tagJSON), CreatedAt: now, UpdatedAt: now, HeartbeatAt: now,
 		TokenHash: hashToken(token), Token: token}
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := models.EventTransaction(ctx, db, func(tx *gorm.DB) error {
 		var taken int64
 		if err := tx.Model(&Run{}).Where("project_id = ? AND name = ?", p.ID, name).Count(&taken).Error; err != nil {
 			return fmt.Errorf("check run name: %w", err)

@@ -40,7 +40,7 @@ func SetState(ctx context.Context, db *gorm.DB, env Env, s *Scope, state string,
 		return 0, models.Invalid("state", "%q is not a state a run can be set to: use finished, failed, crashed or killed", state)
 	}
 	queued := 0
-	err := db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+	err := models.EventTransaction(ctx, db, func(tx *gorm.DB) error {
 		r, err := lockRun(tx, s.Run.ID)
 		if err != nil {
 			return err

@@ -102,6 +102,7 @@ func start(t testing.TB, log *slog.Logger, opts []Option) *App {
 	wakeCtx, stopWake := context.WithCancel(context.Background())
 	t.Cleanup(stopWake)
 	srv.SetWake(web.DeliveryWake(wakeCtx, cfg, db.DB, worker, log))
+	srv.SetLocalWorker(worker)
 	ts.Config.Handler = srv.Handler()
 	ts.Start()
 	t.Cleanup(func() {
