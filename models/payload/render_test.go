@@ -236,7 +236,7 @@ func TestUsesSecrets(t *testing.T) {
 	secrets := map[string]string{"GITHUB_TOKEN": "ghp_s3cr3t"}
 	for tpl, want := range map[string]bool{
 		`{"a": "${project_name}", "b": "${artifact_metadata.acc}", "c": "v${artifact_version_index}"}`: false,
-		`{"a": "${run_config.lr}", "b": ["${alias}", 1], "${event_type}": null}`:                      false,
+		`{"a": "${run_config.lr}", "b": ["${alias}", 1], "${event_type}": null}`:                       false,
 		`{"a": "${GITHUB_TOKEN}"}`:        true,
 		`{"a": "token $GITHUB_TOKEN"}`:    true,
 		`{"a": "Bearer ${ACCESS_TOKEN}"}`: true,
