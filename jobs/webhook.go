@@ -51,11 +51,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
 	}
 	vars, err := a.events.get(d.EventID, func() (payload.Vars, error) {
-		ev, err := models.EventByID(ctx, a.DB, d.EventID)
-		if err != nil {
-			return payload.Vars{}, err
-		}
-		return ev.PayloadVars(""), nil
+		return models.EventPayloadVars(ctx, a.DB, d.EventID)
 	})
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}

@@ -272,7 +272,7 @@ func readCapped(r io.Reader, size, max int64) ([]byte, bool, error) {
 	lr := io.LimitedReader{R: r, N: max + 1}
 	var b []byte
 	if size > 0 && size <= max {
-		// One more byte than declared, so ReadAll sees EOF without growing.
+		// One byte more than declared: the read that meets EOF needs no growth.
 		b = make([]byte, 0, size+1)
 	} else {
 		b = make([]byte, 0, min(max+1, 512))
