@@ -51,11 +51,7 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		return Outcome{Err: errors.New("the automation has no webhook"), Permanent: true}
 	}
 	vars, err := a.events.get(d.EventID, func() (payload.Vars, error) {
-		ev, err := models.EventByID(ctx, a.DB, d.EventID)
-		if err != nil {
-			return payload.Vars{}, err
-		}
-		return ev.PayloadVars(""), nil
+		return models.EventPayloadVars(ctx, a.DB, d.EventID)
 	})
 	if err != nil {
 		return Outcome{Err: fmt.Errorf("load event: %w", err), Permanent: errors.Is(err, models.ErrNotFound)}
@@ -87,8 +83,10 @@ func (a *WebhookAction) Perform(ctx context.Context, d *models.Delivery) Outcome
 		out.Err, out.Permanent = fmt.Errorf("render payload: %w", err), true
 		return out
 	}
-	if len(wh.Secrets) == 0 && wh.AccessToken == "" {
-		// Nothing secret can be in the body: history keeps it as sent.
+	if len(wh.Secrets) == 0 && wh.AccessToken == "" || !tpl.UsesSecrets() {
+		// The template placed nothing secret in the body: history keeps it
+		// as sent (the runner's redactor still removes any secret value
+		// that came in with the event's data).
 		out.Attempt.RequestBody = string(body)
 	} else {
 		names := make([]string, 0, len(wh.Secrets))
@@ -148,30 +146,47 @@ func webhookRedactor(wh *models.ResolvedWebhook) *redact.Redactor {
 // shownHeaders is what history keeps of the headers sent: the access
 // token redacted, nothing else secret (signatures are of the body).
 func shownHeaders(hs []sender.Header) string {
+	n := 0
+	for _, h := range hs {
+		n += len(h.Name) + len(h.Value) + 3
+	}
 	var b strings.Builder
+	b.Grow(n + len(payload.Redacted))
 	for i, h := range hs {
 		if i > 0 {
 			b.WriteByte('\n')
 		}
-		v := h.Value
+		b.WriteString(h.Name)
+		b.WriteString(": ")
 		if h.Name == "Authorization" {
-			v = "Bearer " + payload.Redacted
+			b.WriteString("Bearer " + payload.Redacted)
+		} else {
+			b.WriteString(h.Value)
 		}
-		b.WriteString(h.Name + ": " + v)
 	}
 	return b.String()
 }
 
 func formatHeaders(h http.Header) string {
 	keys := make([]string, 0, len(h))
-	for k := range h {
+	n := 0
+	for k, vs := range h {
 		keys = append(keys, k)
+		for _, v := range vs {
+			n += len(k) + len(v) + 3
+		}
 	}
 	sort.Strings(keys)
 	var b strings.Builder
+	b.Grow(n)
 	for _, k := range keys {
 		for _, v := range h[k] {
-			b.WriteString(k + ": " + v + "\n")
+			if b.Len() > 0 {
+				b.WriteByte('\n')
+			}
+			b.WriteString(k)
+			b.WriteString(": ")
+			b.WriteString(v)
 		}
 	}
 	return strings.TrimRight(b.String(), "\n")

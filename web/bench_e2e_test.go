@@ -6,12 +6,9 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,12 +22,11 @@ import (
 	"github.com/automations-dev/automations/web/webtest"
 )
 
-// Sizes of the end-to-end benchmark: bounded in count and time.
+// Sizes of the delivery benchmarks: bounded in count and time.
 const (
-	benchFanOut      = 32  // automations matching each event: deliveries per event
-	benchEvents      = 300 // events in the throughput phase
-	benchClients     = 16  // concurrent API clients logging events
-	benchConcurrency = 64  // worker concurrency (WORKER_CONCURRENCY)
+	benchDeliveries  = 9600 // deliveries in the throughput phase: events × fan-out
+	benchClients     = 16   // concurrent API clients logging events
+	benchConcurrency = 64   // worker concurrency (WORKER_CONCURRENCY)
 	// benchMaxConcurrent is the sink webhook's limit: checked on every
 	// claim but never reached. A limit equal to the worker's concurrency
 	// would bind, since deliveries claimed but still in the worker's queue,
@@ -42,58 +38,9 @@ const (
 	benchLoadSeconds   = 3    // length of the open-loop phase at half the maximum rate
 )
 
-// benchReceiver records when each delivery (by the event's seq) arrived.
-type benchReceiver struct {
-	*httptest.Server
-	mu      sync.Mutex
-	arrived map[string]time.Time // delivery id → first arrival
-	bySeq   map[int][]time.Time
-}
-
-func newBenchReceiver(b *testing.B) *benchReceiver {
-	r := &benchReceiver{arrived: map[string]time.Time{}, bySeq: map[int][]time.Time{}}
-	r.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		now := time.Now()
-		body, _ := io.ReadAll(req.Body)
-		var p struct {
-			Seq int `json:"seq"`
-		}
-		id := req.Header.Get("webhook-id")
-		if id != "" && json.Unmarshal(body, &p) == nil {
-			r.mu.Lock()
-			// The bare loop's requests take the same path, unrecorded.
-			if _, dup := r.arrived[id]; !dup && !strings.HasPrefix(id, bareIDPrefix) {
-				r.arrived[id] = now
-				r.bySeq[p.Seq] = append(r.bySeq[p.Seq], now)
-			}
-			r.mu.Unlock()
-		}
-		w.WriteHeader(http.StatusNoContent)
-	}))
-	b.Cleanup(r.Close)
-	return r
-}
-
-func (r *benchReceiver) delivered() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.arrived)
-}
-
-// latencies is, for the scheduled events, each delivery's arrival
-// minus its event's scheduled time.
-func (r *benchReceiver) latencies(scheduled map[int]time.Time) []time.Duration {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []time.Duration
-	for seq, at := range scheduled {
-		for _, t := range r.bySeq[seq] {
-			out = append(out, t.Sub(at))
-		}
-	}
-	slices.Sort(out)
-	return out
-}
+// benchFanOuts are the fan-outs each delivery benchmark runs, as
+// sub-benchmarks fanout=N: automations matching each event.
+var benchFanOuts = []int{32, 10}
 
 func percentile(d []time.Duration, p float64) time.Duration {
 	if len(d) == 0 {
@@ -104,18 +51,30 @@ func percentile(d []time.Duration, p float64) time.Duration {
 
 // BenchmarkDeliveryEndToEnd runs the real server path (API → event and
 // deliveries in one transaction → in-process worker → signed POST to a
-// loopback receiver) on the database TEST_DB selects, and prints in one
-// run: deliveries per second end to end, the bare net/http ceiling of the
-// same receiver and their ratio, idle event-to-delivery latency, and
-// p50/p99 latency at half the maximum rate measured from each event's
-// scheduled time (open loop). Run with -benchtime 1x.
+// loopback receiver) on the database TEST_DB selects, at each fan-out, and
+// prints: deliveries per second end to end, CPU per delivery of this
+// process (server and worker; the API clients' share estimated and taken
+// out), of the receiver process and of PostgreSQL (this database's
+// backends), the bare net/http ceiling of the same receiver and their
+// ratio, idle event-to-delivery latency, and p50/p99 latency at half the
+// maximum rate measured from each event's scheduled time (open loop). Run
+// with -benchtime 1x; TestMain prints one summary line per fan-out.
 func BenchmarkDeliveryEndToEnd(b *testing.B) {
+	for _, fan := range benchFanOuts {
+		b.Run(fmt.Sprintf("fanout=%d", fan), func(b *testing.B) { benchEndToEnd(b, fan) })
+	}
+}
+
+func benchEndToEnd(b *testing.B, fanOut int) {
+	events := benchDeliveries / fanOut
+	load := loadAverage()
 	rcv := newBenchReceiver(b)
 	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithConfig(func(c *web.Config) {
 		c.WorkerConcurrency = benchConcurrency
 		c.RetrySchedule = "100ms,100ms,100ms"
 	}))
-	key, must, tpl := benchSetup(b, app, rcv.URL)
+	meter := newCPUMeter(b, app.DB, rcv)
+	key, must, tpl := benchSetup(b, app, rcv.URL, fanOut)
 	// A project with a single automation measures one delivery alone.
 	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "solo"})
 	must(201, "POST", "/api/v1/automations", map[string]any{
@@ -148,24 +107,22 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	// events made is delivered or still queued, none lost, none extra.
 	waitAll := func(want int, timeout time.Duration) time.Time {
 		deadline := time.Now().Add(timeout)
-		for rcv.delivered() < want && time.Now().Before(deadline) {
-			time.Sleep(2 * time.Millisecond) // poll; the loop waits on the condition
-		}
+		rcv.waitFor(b, want, timeout)
 		arrived := time.Now()
 		for countInFlight(b, app) > 0 && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond) // the recorder batches completions
 		}
-		total, queued, got := countDeliveries(b, app), countInFlight(b, app), rcv.delivered()
+		total, queued, got := countDeliveries(b, app), countInFlight(b, app), rcv.delivered(b)
 		if total != want || got+queued != want || queued > 0 {
 			b.Fatalf("events×fan-out = %d: %d delivery rows, %d delivered, %d still queued after %v", want, total, got, queued, timeout)
 		}
 		return arrived
 	}
 	b.ResetTimer()
-	seq, events, expected := 0, 0, 0
+	seq, logged, expected := 0, 0, 0
 
 	// 1. Idle: one event at a time into an idle system; first each event
-	// with one automation, then each with benchFanOut.
+	// with one automation, then each with fanOut.
 	solo := map[int]time.Time{}
 	for range benchIdleEvents {
 		seq++
@@ -173,10 +130,10 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		solo[seq] = time.Now() // the API answered: the event is committed
-		events, expected = events+1, expected+1
+		logged, expected = logged+1, expected+1
 		waitAll(expected, 10*time.Second)
 	}
-	soloLat := rcv.latencies(solo)
+	soloLat := rcv.latencies(b, solo)
 	idle, committed := map[int]time.Time{}, map[int]time.Time{}
 	for range benchIdleEvents {
 		seq++
@@ -185,14 +142,14 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 			b.Fatal(err)
 		}
 		committed[seq] = time.Now() // the API answered: the event is committed
-		events, expected = events+1, expected+benchFanOut
+		logged, expected = logged+1, expected+fanOut
 		waitAll(expected, 10*time.Second)
 	}
-	idleLat, afterCommit := rcv.latencies(idle), rcv.latencies(committed)
+	idleLat, afterCommit := rcv.latencies(b, idle), rcv.latencies(b, committed)
 
 	// 2. Throughput: closed loop, as fast as the clients go.
 	stopProfile := profileIf(b, "BENCH_CPUPROFILE") // just this phase
-	start, cpuBefore := time.Now(), readCPU()
+	start, cpuBefore := time.Now(), meter.read()
 	base := seq
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -200,7 +157,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		wg.Go(func() {
 			for {
 				n := next.Add(1)
-				if n > benchEvents {
+				if n > int64(events) {
 					return
 				}
 				if err := logEvent(base + int(n)); err != nil {
@@ -211,23 +168,26 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		})
 	}
 	wg.Wait()
-	seq += benchEvents
-	events, expected = events+benchEvents, expected+benchEvents*benchFanOut
-	logged := time.Since(start)
+	seq += events
+	logged, expected = logged+events, expected+events*fanOut
+	loggedIn := time.Since(start)
 	end := waitAll(expected, 60*time.Second)
-	cpu := readCPU().sub(cpuBefore)
+	cpu := meter.read().sub(cpuBefore)
 	stopProfile()
 	elapsed := end.Sub(start)
-	e2eRate := float64(benchEvents*benchFanOut) / elapsed.Seconds()
+	deliveries := events * fanOut
+	e2eRate := float64(deliveries) / elapsed.Seconds()
 
 	// 3. The receiver's ceiling: a bare client loop, same payload size,
-	// signing and keep-alive, same concurrency as the worker.
-	bareRate := bareLoop(rcv.URL, len(tpl)+64)
+	// signing and keep-alive, same concurrency as the worker. It also
+	// prices this process's HTTP client side of one request, to take the
+	// benchmark's API clients out of the server's CPU.
+	bare := bareLoop(rcv.URL, len(tpl)+64, meter)
 
 	// 4. Open loop at half the maximum rate: events are scheduled at fixed
 	// times and latency counts from the schedule, so a slow generator
 	// cannot hide delay.
-	eventRate := e2eRate / 2 / benchFanOut
+	eventRate := e2eRate / 2 / float64(fanOut)
 	interval := time.Duration(float64(time.Second) / eventRate)
 	count := int(float64(benchLoadSeconds) * eventRate)
 	scheduled := map[int]time.Time{}
@@ -236,7 +196,7 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 	for i := range count {
 		at := t0.Add(time.Duration(i) * interval)
 		seq++
-		events, expected = events+1, expected+benchFanOut
+		logged, expected = logged+1, expected+fanOut
 		scheduled[seq] = at
 		time.Sleep(time.Until(at)) // the generator's schedule, not synchronisation
 		s := seq
@@ -251,38 +211,66 @@ func BenchmarkDeliveryEndToEnd(b *testing.B) {
 		b.Fatalf("%d events failed in the open-loop phase", errs.Load())
 	}
 	waitAll(expected, 60*time.Second)
-	loadLat := rcv.latencies(scheduled)
+	loadLat := rcv.latencies(b, scheduled)
 	b.StopTimer()
 
-	kind := modeltest.Kind()
+	perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(deliveries) }
+	clients := perDelivery(bare.clientPerRequest * time.Duration(events))
+	row := summaryRow(fanOut)
+	row.haveE2E, row.load = true, load
+	row.e2eRate, row.e2eBare = e2eRate, bare.rate
+	row.e2eProc, row.e2eClients = perDelivery(cpu.self)-clients, clients
+	row.e2ePG, row.e2eRcv = perDelivery(cpu.postgres), perDelivery(cpu.receiver)
+	row.idleSoloP50, row.idleP50, row.loadP99 = percentile(soloLat, 0.5), percentile(afterCommit, 0.5), percentile(loadLat, 0.99)
+
 	b.ReportMetric(e2eRate, "deliveries/s")
-	b.ReportMetric(e2eRate/bareRate, "ratio")
-	b.ReportMetric(float64(percentile(loadLat, 0.99).Microseconds())/1000, "p99-ms")
-	fmt.Printf("\n== end-to-end delivery benchmark on %s (fan-out %d, worker concurrency %d, payload %d bytes)\n",
-		kind, benchFanOut, benchConcurrency, len(tpl))
+	b.ReportMetric(e2eRate/bare.rate, "ratio")
+	b.ReportMetric(row.e2eProc, "proc-µs/delivery")
+	if cpu.pg {
+		b.ReportMetric(row.e2ePG, "pg-µs/delivery")
+	}
+	b.ReportMetric(float64(row.loadP99.Microseconds())/1000, "p99-ms")
+	fmt.Printf("\n== end-to-end delivery benchmark on %s (fan-out %d, worker concurrency %d, payload %d bytes; load average %s)\n",
+		modeltest.Kind(), fanOut, benchConcurrency, len(tpl), load)
 	fmt.Printf("throughput: %d events → %d deliveries in %v (events logged in %v): %.0f deliveries/s\n",
-		benchEvents, benchEvents*benchFanOut, elapsed.Round(time.Millisecond), logged.Round(time.Millisecond), e2eRate)
-	perDelivery := func(d time.Duration) time.Duration { return d / time.Duration(benchEvents*benchFanOut) }
-	fmt.Printf("CPU per delivery in the throughput phase: %v in this process (server, worker, receiver, clients), %v in PostgreSQL processes\n",
-		perDelivery(cpu.self).Round(time.Microsecond), perDelivery(cpu.postgres).Round(time.Microsecond))
-	fmt.Printf("bare net/http loop to the same receiver: %.0f requests/s; end-to-end / bare = %.2f×\n", bareRate, e2eRate/bareRate)
+		events, deliveries, elapsed.Round(time.Millisecond), loggedIn.Round(time.Millisecond), e2eRate)
+	fmt.Printf("CPU per delivery in the throughput phase: %.0f µs server and worker (this process %.0f µs less %.0f µs for its %d API clients, priced by the bare loop's client side); receiver process %.0f µs; %s\n",
+		row.e2eProc, perDelivery(cpu.self), clients, benchClients, row.e2eRcv, pgCPUText(cpu, deliveries))
+	fmt.Printf("bare net/http loop to the same receiver: %.0f requests/s (client %v, receiver %v CPU per request); end-to-end / bare = %.2f×\n",
+		bare.rate, bare.clientPerRequest.Round(100*time.Nanosecond), bare.receiverPerRequest.Round(100*time.Nanosecond), e2eRate/bare.rate)
 	fmt.Printf("idle system, one automation: committed event (API answer) to delivery p50 %v, max %v (%d deliveries)\n",
 		percentile(soloLat, 0.5).Round(10*time.Microsecond), percentile(soloLat, 1).Round(10*time.Microsecond), len(soloLat))
-	fmt.Printf("idle system, %d automations: API request to delivery p50 %v, max %v; from the committed event (API answer) p50 %v, max %v (%d deliveries)\n", benchFanOut,
+	fmt.Printf("idle system, %d automations: API request to delivery p50 %v, max %v; from the committed event (API answer) p50 %v, max %v (%d deliveries)\n", fanOut,
 		percentile(idleLat, 0.5).Round(10*time.Microsecond), percentile(idleLat, 1).Round(10*time.Microsecond),
 		percentile(afterCommit, 0.5).Round(10*time.Microsecond), percentile(afterCommit, 1).Round(10*time.Microsecond), len(idleLat))
 	fmt.Printf("open loop at %.0f events/s (%.0f deliveries/s, half the max) for %ds: p50 %v, p99 %v (%d deliveries)\n",
-		eventRate, eventRate*benchFanOut, benchLoadSeconds, percentile(loadLat, 0.5).Round(10*time.Microsecond),
+		eventRate, eventRate*float64(fanOut), benchLoadSeconds, percentile(loadLat, 0.5).Round(10*time.Microsecond),
 		percentile(loadLat, 0.99).Round(10*time.Microsecond), len(loadLat))
 	fmt.Printf("accounting: %d events (%d with one automation, the rest with %d) = %d deliveries = %d delivered + 0 queued\n",
-		events, benchIdleEvents, benchFanOut, expected, rcv.delivered())
+		logged, benchIdleEvents, fanOut, expected, rcv.delivered(b))
+}
+
+// pgCPUText says what PostgreSQL spent per delivery, or why it is not known.
+func pgCPUText(cpu cpuSpent, deliveries int) string {
+	if !cpu.pg {
+		if modeltest.Kind() == "postgres" {
+			return "PostgreSQL not measured (its processes are not on this machine)"
+		}
+		return "no PostgreSQL"
+	}
+	s := fmt.Sprintf("PostgreSQL %.0f µs in this database's backends (+ %.0f µs in the cluster's shared processes, which also serve other databases)",
+		float64(cpu.postgres.Microseconds())/float64(deliveries), float64(cpu.pgShared.Microseconds())/float64(deliveries))
+	if cpu.pgGone > 0 {
+		s += fmt.Sprintf("; %d backends exited during the phase and are not counted", cpu.pgGone)
+	}
+	return s
 }
 
 // benchSetup makes an admin with an API key, team ml with project p,
-// webhook sink to the receiver (signed), and benchFanOut automations on
+// webhook sink to the receiver (signed), and fanOut automations on
 // ml/p's new versions sending tpl, which it returns with the key and a
 // helper for API calls that must answer want.
-func benchSetup(b *testing.B, app *webtest.App, receiverURL string) (key string, must func(want int, method, path string, body any), tpl string) {
+func benchSetup(b *testing.B, app *webtest.App, receiverURL string, fanOut int) (key string, must func(want int, method, path string, body any), tpl string) {
 	admin := app.User(b, "admin@example.com", true)
 	key = app.APIKey(b, admin)
 	must = func(want int, method, path string, body any) {
@@ -295,7 +283,7 @@ func benchSetup(b *testing.B, app *webtest.App, receiverURL string) (key string,
 	must(201, "POST", "/api/v1/teams/ml/secrets", map[string]any{"name": "SIGNING", "value": "bench-signing-secret"})
 	must(201, "POST", "/api/v1/teams/ml/webhooks", map[string]any{"name": "sink", "url": receiverURL, "signing_secret": "SIGNING", "max_concurrent": benchMaxConcurrent})
 	tpl = `{"seq": "${artifact_metadata.seq}", "version": "${artifact_version_string}", "pad": "` + strings.Repeat("x", benchPayloadPad) + `"}`
-	for i := range benchFanOut {
+	for i := range fanOut {
 		must(201, "POST", "/api/v1/automations", map[string]any{
 			"name": fmt.Sprintf("a%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
 			"event":  map[string]any{"type": "CREATE_ARTIFACT"},
@@ -309,15 +297,24 @@ func benchSetup(b *testing.B, app *webtest.App, receiverURL string) (key string,
 // like deliveries but does not record.
 const bareIDPrefix = "bare-"
 
+// bareResult is the bare loop's rate and CPU per request: this process's
+// client side and the receiver's.
+type bareResult struct {
+	rate                                 float64
+	clientPerRequest, receiverPerRequest time.Duration
+}
+
 // bareLoop is the receiver's ceiling: benchConcurrency clients POSTing a
 // signed JSON body of n bytes with a delivery id, with keep-alive, so the
 // receiver does for each what it does for a delivery.
-func bareLoop(url string, n int) float64 {
+func bareLoop(url string, n int, meter *cpuMeter) bareResult {
 	shell := `{"seq": -1, "pad": ""}`
 	body := []byte(`{"seq": -1, "pad": "` + strings.Repeat("x", max(0, n-len(shell))) + `"}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency}}
+	defer client.CloseIdleConnections()
 	var next atomic.Int64
 	var wg sync.WaitGroup
+	before := meter.read()
 	start := time.Now()
 	for range benchConcurrency {
 		wg.Go(func() {
@@ -342,7 +339,13 @@ func bareLoop(url string, n int) float64 {
 		})
 	}
 	wg.Wait()
-	return float64(benchBareCount) / time.Since(start).Seconds()
+	elapsed := time.Since(start)
+	cpu := meter.read().sub(before)
+	return bareResult{
+		rate:               float64(benchBareCount) / elapsed.Seconds(),
+		clientPerRequest:   cpu.self / benchBareCount,
+		receiverPerRequest: cpu.receiver / benchBareCount,
+	}
 }
 
 // countInFlight counts deliveries not yet finished.

@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/textproto"
 	"strconv"
 	"strings"
 	"sync"
@@ -157,6 +158,13 @@ func TestSendTimesOut(t *testing.T) {
 func TestSendCapsResponseBody(t *testing.T) {
 	rc := newReceiver(t, "tcp4", func(w http.ResponseWriter, r *http.Request) {
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
+		if r.URL.Query().Get("declared") != "" {
+			w.Header().Set("Content-Length", strconv.Itoa(n/8*8))
+		}
+		if n == 0 {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
 		w.Write(bytes.Repeat([]byte("abcdefgh"), n/8))
 	})
 	tests := []struct {
@@ -171,21 +179,37 @@ func TestSendCapsResponseBody(t *testing.T) {
 		{"one chunk over the cap", 0, 64<<10 + 8, 64 << 10, true},
 		{"1 MiB", 0, 1 << 20, 64 << 10, true},
 		{"custom cap", 100, 1 << 20, 100, true},
+		{"no content", 0, 0, 0, false},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newTestSender(t, Config{AllowedTargets: []string{"127.0.0.1/32"}, MaxResponseBytes: tc.maxBytes})
-			resp, err := s.Send(context.Background(), Request{URL: fmt.Sprintf("%s/?n=%d", rc.URL, tc.size)})
-			if err != nil {
-				t.Fatalf("Send: %v", err)
+		// The length declared (Content-Length) or not (chunked): a
+		// declared length that fits is read into a buffer of that size.
+		for _, declared := range []bool{false, true} {
+			name := tc.name
+			if declared {
+				name += " with Content-Length"
 			}
-			if len(resp.Body) != tc.wantLen || resp.Truncated != tc.wantTruncated {
-				t.Errorf("body %d bytes truncated=%v, want %d and %v", len(resp.Body), resp.Truncated, tc.wantLen, tc.wantTruncated)
-			}
-			if !bytes.Equal(resp.Body, bytes.Repeat([]byte("abcdefgh"), tc.size/8)[:tc.wantLen]) {
-				t.Error("body is not the start of what was sent")
-			}
-		})
+			t.Run(name, func(t *testing.T) {
+				s := newTestSender(t, Config{AllowedTargets: []string{"127.0.0.1/32"}, MaxResponseBytes: tc.maxBytes})
+				url := fmt.Sprintf("%s/?n=%d", rc.URL, tc.size)
+				if declared {
+					url += "&declared=1"
+				}
+				resp, err := s.Send(context.Background(), Request{URL: url})
+				if err != nil {
+					t.Fatalf("Send: %v", err)
+				}
+				if len(resp.Body) != tc.wantLen || resp.Truncated != tc.wantTruncated {
+					t.Errorf("body %d bytes truncated=%v, want %d and %v", len(resp.Body), resp.Truncated, tc.wantLen, tc.wantTruncated)
+				}
+				if !bytes.Equal(resp.Body, bytes.Repeat([]byte("abcdefgh"), tc.size/8)[:tc.wantLen]) {
+					t.Error("body is not the start of what was sent")
+				}
+				if cap(resp.Body) > max(tc.wantLen+1, 512) && declared && !tc.wantTruncated {
+					t.Errorf("a declared body of %d bytes was read into %d", tc.wantLen, cap(resp.Body))
+				}
+			})
+		}
 	}
 }
 
@@ -364,4 +388,20 @@ func benchServer(b *testing.B) *httptest.Server {
 func benchBody() []byte {
 	return []byte(`{"event_type":"ADD_ARTIFACT_ALIAS","project_name":"wandb-registry-model","entity_name":"org","payload":"` +
 		strings.Repeat("x", 900) + `"}`)
+}
+
+// Send stores Headers' names in the request as they are, without
+// canonicalizing them again: they must already be canonical, or a lookup
+// such as Header.Get (redirect hops copy headers with it) would miss them.
+func TestHeaderNamesAreCanonical(t *testing.T) {
+	r := Request{Body: []byte(`{}`), AccessToken: "tok", SigningSecret: "new", PreviousSigningSecret: "old", DeliveryID: "dlv_1", Timestamp: time.Unix(1767225600, 0)}
+	hs := Headers(r, r.AccessToken)
+	if len(hs) != 9 {
+		t.Fatalf("%d headers with every option, want 9: %v", len(hs), hs)
+	}
+	for _, h := range hs {
+		if c := textproto.CanonicalMIMEHeaderKey(h.Name); c != h.Name {
+			t.Errorf("header %q is not canonical (%q)", h.Name, c)
+		}
+	}
 }

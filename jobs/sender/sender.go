@@ -157,13 +157,6 @@ func (s *Sender) Close() { s.client.CloseIdleConnections() }
 // ErrInvalidURL, ErrBlocked, ErrTooManyRedirects, context.DeadlineExceeded
 // (Config.Timeout) or a network error.
 func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
-	u, err := url.Parse(strings.TrimSpace(r.URL))
-	if err != nil {
-		return Response{}, invalidURL("is not a valid URL")
-	}
-	if err := s.checkURL(u); err != nil {
-		return Response{}, err
-	}
 	if r.DeliveryID == "" {
 		r.DeliveryID = "msg_" + rand.Text()
 	}
@@ -173,14 +166,17 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 
 	ctx, cancel := context.WithTimeout(ctx, s.cfg.Timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u.String(), bytes.NewReader(r.Body))
+	// The request parses the URL once; it is checked before anything is
+	// sent (and each hop again in checkRedirect, each address at dial time).
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimSpace(r.URL), bytes.NewReader(r.Body))
 	if err != nil {
 		return Response{}, invalidURL("is not a valid URL")
 	}
-	sent := Headers(r, r.AccessToken)
-	for _, h := range sent {
-		req.Header.Set(h.Name, h.Value)
+	if err := s.checkURL(req.URL); err != nil {
+		return Response{}, err
 	}
+	sent := Headers(r, r.AccessToken)
+	req.Header = headerMap(sent)
 
 	start := time.Now()
 	resp, err := s.client.Do(req)
@@ -188,7 +184,7 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 		return Response{RequestHeaders: sent, Duration: time.Since(start)}, fmt.Errorf("sending webhook: %w", unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	body, truncated, err := readCapped(resp.Body, s.cfg.MaxResponseBytes)
+	body, truncated, err := readCapped(resp.Body, resp.ContentLength, s.cfg.MaxResponseBytes)
 	out := Response{
 		RequestHeaders: sent,
 		Status:         resp.StatusCode,
@@ -203,6 +199,19 @@ func (s *Sender) Send(ctx context.Context, r Request) (Response, error) {
 	return out, nil
 }
 
+// headerMap is hs as request headers. Headers writes names in canonical
+// form, so they are stored as given (http.Header.Set would canonicalize
+// each again), and all values share one backing array.
+func headerMap(hs []Header) http.Header {
+	h := make(http.Header, len(hs))
+	values := make([]string, len(hs))
+	for i, hd := range hs {
+		values[i] = hd.Value
+		h[hd.Name] = values[i : i+1 : i+1]
+	}
+	return h
+}
+
 // Header is one request header.
 type Header struct{ Name, Value string }
 
@@ -211,7 +220,8 @@ type Header struct{ Name, Value string }
 // r.AccessToken to send, a placeholder to show the request.
 func Headers(r Request, token string) []Header {
 	ts := strconv.FormatInt(r.Timestamp.Unix(), 10)
-	hs := []Header{{"Content-Type", "application/json"}, {"User-Agent", UserAgent}}
+	hs := make([]Header, 0, 9)
+	hs = append(hs, Header{"Content-Type", "application/json"}, Header{"User-Agent", UserAgent})
 	if r.AccessToken != "" {
 		hs = append(hs, Header{"Authorization", "Bearer " + token})
 	}
@@ -222,16 +232,10 @@ func Headers(r Request, token string) []Header {
 		Header{"Webhook-Timestamp", ts},
 	)
 	if r.SigningSecret != "" {
-		wandb := r.SigningSecret
-		sig := SignStandardWebhooks([]byte(r.SigningSecret), r.DeliveryID, r.Timestamp, r.Body)
-		if r.PreviousSigningSecret != "" {
-			wandb = r.PreviousSigningSecret
-			// The spec's space-delimited list: a receiver accepts any match.
-			sig += " " + SignStandardWebhooks([]byte(r.PreviousSigningSecret), r.DeliveryID, r.Timestamp, r.Body)
-		}
+		wandb, standard := signatures(r)
 		hs = append(hs,
-			Header{"X-Wandb-Signature", SignWandb(wandb, r.Body)},
-			Header{"Webhook-Signature", sig},
+			Header{"X-Wandb-Signature", wandb},
+			Header{"Webhook-Signature", standard},
 		)
 	}
 	return hs
@@ -257,9 +261,39 @@ func (s *Sender) checkURL(u *url.URL) error {
 }
 
 // readCapped reads at most max bytes and reports whether more were sent.
-// Reading to EOF when the body fits lets the connection be reused.
-func readCapped(r io.Reader, max int64) ([]byte, bool, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
+// Reading to EOF when the body fits lets the connection be reused. size is
+// the declared Content-Length (-1: unknown): an empty body (204, most
+// acknowledgements) allocates nothing, and a declared size that fits is
+// read into a buffer of that size. Either way at most max+1 bytes are read.
+func readCapped(r io.Reader, size, max int64) ([]byte, bool, error) {
+	if size == 0 {
+		return nil, false, nil
+	}
+	lr := io.LimitedReader{R: r, N: max + 1}
+	var b []byte
+	if size > 0 && size <= max {
+		// One byte more than declared: the read that meets EOF needs no growth.
+		b = make([]byte, 0, size+1)
+	} else {
+		b = make([]byte, 0, min(max+1, 512))
+	}
+	for {
+		n, err := lr.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return capped(b, max, err)
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)] // grow
+		}
+	}
+	return capped(b, max, nil)
+}
+
+func capped(b []byte, max int64, err error) ([]byte, bool, error) {
 	if int64(len(b)) > max {
 		return b[:max], true, err
 	}

@@ -14,6 +14,9 @@ import (
 type Compiled struct {
 	ops  []op
 	size int // bytes of literal output, to size the render's buffer
+	// secrets is whether a placeholder may resolve to a secret or the
+	// access token (see UsesSecrets).
+	secrets bool
 }
 
 type opKind uint8
@@ -70,8 +73,35 @@ func Compile(template string) (*Compiled, error) {
 	}
 	for _, o := range c.ops {
 		c.size += len(o.lit)
+		c.secrets = c.secrets || maySecret(o)
 	}
 	return c, nil
+}
+
+// UsesSecrets reports whether a placeholder of the template may resolve to
+// a secret or the access token. When it does not, Render and
+// RenderRedacted produce the same bytes, so a caller that needs both
+// renders once.
+func (c *Compiled) UsesSecrets() bool { return c.secrets }
+
+// maySecret reports whether o (or a placeholder inside it) may resolve to
+// a secret or the access token: anything but a braced documented variable
+// or metadata/config key, which never do (see checker.bind).
+func maySecret(o op) bool {
+	switch o.kind {
+	case opInside:
+		return !o.braced || !(isVariable(o.name) || strings.HasPrefix(o.name, metadataPrefix) || strings.HasPrefix(o.name, runConfigPrefix))
+	case opWhole:
+		if !(isVariable(o.name) || strings.HasPrefix(o.name, metadataPrefix) || strings.HasPrefix(o.name, runConfigPrefix)) {
+			return true
+		}
+		for _, in := range o.inner {
+			if maySecret(in) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // isWholePlaceholder reports whether a string value may render typed:

@@ -136,9 +136,12 @@ func (c *checker) isGranted(name string) bool {
 
 // bind resolves one placeholder, ${name} when braced, else $name.
 func (c *checker) bind(name string, braced bool) (binding, error) {
-	written := placeholderText(name, braced)
+	// Spelled out only for an error: bind runs for every placeholder of
+	// every delivery, and almost all of them resolve.
+	written := func() string { return placeholderText(name, braced) }
 	notApplicable := func(msg string) error {
-		return &ValidationError{Kind: NotApplicable, Message: written + " " + msg, Placeholder: written}
+		w := written()
+		return &ValidationError{Kind: NotApplicable, Message: w + " " + msg, Placeholder: w}
 	}
 	switch {
 	case name == accessTokenName:
@@ -171,9 +174,11 @@ func (c *checker) bind(name string, braced bool) (binding, error) {
 		}
 		return binding{kind: bindVar, name: name}, nil
 	case name == "artifact_metadata" || name == metadataPrefix:
-		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: written + " needs a metadata key: write ${artifact_metadata.<KEY>}", Placeholder: written}
+		w := written()
+		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: w + " needs a metadata key: write ${artifact_metadata.<KEY>}", Placeholder: w}
 	case name == "run_config" || name == runConfigPrefix:
-		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: written + " needs a config key: write ${run_config.<KEY>}", Placeholder: written}
+		w := written()
+		return binding{}, &ValidationError{Kind: MalformedPlaceholder, Message: w + " needs a config key: write ${run_config.<KEY>}", Placeholder: w}
 	case strings.HasPrefix(name, metadataPrefix):
 		if c.event.IsRun() {
 			return binding{}, notApplicable("is an artifact variable: it does not apply to " + string(c.event) + " events")

@@ -102,10 +102,21 @@ func (r *renderer) metadataRaw(b binding) []byte {
 	if b.kind == bindRunConfig {
 		raw = r.vars.RunConfig[b.name]
 	}
-	if len(strings.TrimSpace(string(raw))) == 0 {
+	if len(bytes.TrimSpace(raw)) == 0 {
 		return nil
 	}
 	return raw
+}
+
+// jsonScalar returns raw, valid JSON, without surrounding whitespace if it
+// is a number, true, false or null: its compact form as written, which is
+// what walk would produce, without a decoder per value.
+func jsonScalar(raw []byte) ([]byte, bool) {
+	t := bytes.TrimSpace(raw)
+	if len(t) == 0 || t[0] == '"' || t[0] == '{' || t[0] == '[' {
+		return nil, false
+	}
+	return t, true
 }
 
 // appendTypedMetadata appends a metadata value keeping its JSON type.
@@ -116,6 +127,9 @@ func (r *renderer) appendTypedMetadata(dst []byte, b binding) ([]byte, error) {
 	}
 	if !json.Valid(raw) {
 		return dst, fmt.Errorf("payload: %s%s is not valid JSON", prefixOf(b), shown(b.name))
+	}
+	if t, ok := jsonScalar(raw); ok {
+		return append(dst, t...), nil
 	}
 	if s, ok := jsonString(raw); ok {
 		return appendPlainString(dst, s, false) // the common case, without the token stream
@@ -132,6 +146,9 @@ func (r *renderer) metadataText(b binding) (string, error) {
 	}
 	if !json.Valid(raw) {
 		return "", fmt.Errorf("payload: %s%s is not valid JSON", prefixOf(b), shown(b.name))
+	}
+	if t, ok := jsonScalar(raw); ok {
+		return string(t), nil
 	}
 	if s, ok := jsonString(raw); ok {
 		return s, nil

@@ -227,3 +227,52 @@ func BenchmarkRender(b *testing.B) {
 		}
 	}
 }
+
+// A template that places no secret renders the same with and without
+// secrets: a worker then renders it once (UsesSecrets false). Any
+// placeholder that may be a secret or the access token says true.
+func TestUsesSecrets(t *testing.T) {
+	v := sampleVars()
+	secrets := map[string]string{"GITHUB_TOKEN": "ghp_s3cr3t"}
+	for tpl, want := range map[string]bool{
+		`{"a": "${project_name}", "b": "${artifact_metadata.acc}", "c": "v${artifact_version_index}"}`: false,
+		`{"a": "${run_config.lr}", "b": ["${alias}", 1], "${event_type}": null}`:                       false,
+		`{"a": "${GITHUB_TOKEN}"}`:        true,
+		`{"a": "token $GITHUB_TOKEN"}`:    true,
+		`{"a": "Bearer ${ACCESS_TOKEN}"}`: true,
+		`{"${GITHUB_TOKEN}": 1}`:          true,
+	} {
+		c, err := Compile(tpl)
+		if err != nil {
+			t.Fatalf("%s: %v", tpl, err)
+		}
+		if c.UsesSecrets() != want {
+			t.Errorf("%s: UsesSecrets = %v, want %v", tpl, c.UsesSecrets(), want)
+		}
+		sent, err := c.Render(v, secrets, "tok")
+		if err != nil {
+			t.Fatalf("%s: %v", tpl, err)
+		}
+		shown, err := c.RenderRedacted(v, []string{"GITHUB_TOKEN"})
+		if err != nil {
+			t.Fatalf("%s: %v", tpl, err)
+		}
+		if same := bytes.Equal(sent, shown); same == want {
+			t.Errorf("%s: sent %s, shown %s: UsesSecrets %v", tpl, sent, shown, want)
+		}
+	}
+}
+
+// A number, true, false or null keeps its JSON text as written, without
+// the whitespace around it, whether it fills a whole value or part of a
+// string.
+func TestScalarMetadataRendersAsWritten(t *testing.T) {
+	v := Vars{ArtifactMetadata: map[string]json.RawMessage{"n": json.RawMessage(" \n-1.50e+3\t"), "t": json.RawMessage(" true ")}}
+	got, err := Render(`{"n": "${artifact_metadata.n}", "s": "n=${artifact_metadata.n} t=${artifact_metadata.t}", "t": "${artifact_metadata.t}"}`, v, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"n":-1.50e+3,"s":"n=-1.50e+3 t=true","t":true}`; string(got) != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

@@ -52,6 +52,7 @@ type Redactor struct {
 	replacer *strings.Replacer
 	needles  []string // longest first
 	empty    bool
+	finder   finder
 }
 
 // New builds a Redactor for values; empty values are ignored.
@@ -84,7 +85,7 @@ func New(values ...string) *Redactor {
 	for _, n := range needles {
 		pairs = append(pairs, n, Marker)
 	}
-	return &Redactor{replacer: strings.NewReplacer(pairs...), needles: needles}
+	return &Redactor{replacer: strings.NewReplacer(pairs...), needles: needles, finder: newFinder(needles)}
 }
 
 // Truncated is String for text that was cut off at a size cap: the cut may
@@ -110,6 +111,11 @@ func (r *Redactor) Truncated(s string) string {
 // a neighbouring one was replaced.
 func (r *Redactor) String(s string) string {
 	if r == nil || r.empty || s == "" {
+		return s
+	}
+	// The cheap path of almost every attempt: no form occurs, and
+	// strings.Replacer would copy s twice to say so.
+	if !r.finder.any(s) {
 		return s
 	}
 	for range 4 {

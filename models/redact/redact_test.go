@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"html"
 	"html/template"
+	"math/rand/v2"
 	"net/url"
 	"strings"
 	"testing"
@@ -167,5 +168,84 @@ func TestTruncatedTextLosesAValueCutInHalf(t *testing.T) {
 	}
 	if got := r.Truncated("echo: " + secret + " and more"); got != "echo: "+Marker+" and more" {
 		t.Errorf("got %q", got)
+	}
+}
+
+// BenchmarkStringWithoutSecrets is the redaction of an attempt's request
+// body (1.1 kB of JSON) that holds no secret: what every delivery pays.
+func BenchmarkStringWithoutSecrets(b *testing.B) {
+	body := `{"seq":7,"version":"ml/p/m:v0","pad":"` + strings.Repeat("x", 1024) + `"}`
+	for _, c := range []struct {
+		name   string
+		values []string
+	}{
+		{"one secret", []string{"bench-signing-secret"}},
+		{"five secrets", secrets},
+	} {
+		r := New(c.values...)
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if r.String(body) != body {
+					b.Fatal("changed")
+				}
+			}
+		})
+	}
+}
+
+// The finder that lets String skip the Replacer says a form occurs exactly
+// when one does: on texts cut from the forms themselves and from noise, at
+// every alignment, for a redactor small enough to search form by form and
+// for one that probes its filter.
+func TestFinderAgreesWithASearchForEachForm(t *testing.T) {
+	for _, values := range [][]string{{"bench-signing-secret"}, {"ab"}, secrets, append([]string{"ab", "xyz"}, secrets...)} {
+		r := New(values...)
+		if len(values) > 2 && r.finder.bits == nil {
+			t.Fatalf("%d forms: want the filter, not the direct search", len(r.needles))
+		}
+		rnd := rand.New(rand.NewPCG(1, uint64(len(values))))
+		noise := "xxxx{\"seq\":7,\"pad\":\"abc\\u003c&amp;%2F+/=YWJj" + strings.Repeat("x", 64)
+		for i := 0; i < 20000; i++ {
+			var b strings.Builder
+			for range 1 + rnd.IntN(4) {
+				if rnd.IntN(2) == 0 {
+					n := r.needles[rnd.IntN(len(r.needles))]
+					// A whole form, or a form with its first or last byte cut.
+					switch rnd.IntN(3) {
+					case 1:
+						n = n[1:]
+					case 2:
+						n = n[:len(n)-1]
+					}
+					b.WriteString(n)
+				} else {
+					from := rnd.IntN(len(noise))
+					b.WriteString(noise[from : from+rnd.IntN(len(noise)-from+1)])
+				}
+			}
+			s := b.String()
+			want := false
+			for _, n := range r.needles {
+				want = want || strings.Contains(s, n)
+			}
+			if got := r.finder.any(s); got != want {
+				t.Fatalf("values %q: finder says %v for %q, a search for each form %v", values, got, s, want)
+			}
+		}
+	}
+}
+
+// Text without a secret comes back as it was, without a copy.
+func TestStringOfCleanTextAllocatesNothing(t *testing.T) {
+	body := `{"seq":7,"pad":"` + strings.Repeat("x", 1024) + `"}`
+	for _, values := range [][]string{{"bench-signing-secret"}, secrets} {
+		r := New(values...)
+		if n := testing.AllocsPerRun(100, func() { _ = r.String(body) }); n != 0 {
+			t.Errorf("%d values: %v allocations per String of clean text, want 0", len(values), n)
+		}
+		if got := r.String(body + values[0]); got != body+Marker {
+			t.Errorf("%d values: a value after clean text: got %q", len(values), got[len(body):])
+		}
 	}
 }
