@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -194,19 +195,21 @@ func TestLocalLeasesStayWithinWebhookLimits(t *testing.T) {
 			r := jobs.NewRunner(db, map[string]jobs.Action{models.ActionWebhook: postAction{newSender(t), recv.server.URL}},
 				jobs.RunnerConfig{WorkerID: "local", Concurrency: 16, Poll: time.Hour}, quietLog())
 			startRunner(t, r)
-			ctx := models.WithDeliveryHandoff(context.Background(), r)
+			// What the event transaction told the runner it leased to it and
+			// queued: the rows alone cannot say, since the runner may claim the
+			// queued ones (it is woken for them) before the test reads them.
+			h := &recordingHandoff{DeliveryHandoff: r}
+			ctx := models.WithDeliveryHandoff(context.Background(), h)
 			for i, want := range c.wantLocal {
 				ds := f.logEvent(t, ctx)
-				local := 0
-				for _, d := range ds {
-					if leasedAtInsert(d, "local") {
-						local++
-					} else if d.State != models.DeliveryQueued || d.LeasedBy != "" || d.Attempts != 0 {
-						t.Errorf("event %d: delivery not leased locally is %s, attempts %d, leased by %q; want queued", i, d.State, d.Attempts, d.LeasedBy)
+				local, queued := h.last()
+				for _, d := range local {
+					if !slices.ContainsFunc(ds, func(row models.Delivery) bool { return row.ID == d.ID && leasedAtInsert(row, "local") }) {
+						t.Errorf("event %d: handed delivery %s is %s, leased by %q, attempts %d; want leased to local at insert", i, d.UID, d.State, d.LeasedBy, d.Attempts)
 					}
 				}
-				if local != want || len(ds) != c.automations {
-					t.Errorf("event %d: %d of %d deliveries leased locally, want %d of %d", i, local, len(ds), want, c.automations)
+				if len(local) != want || len(local)+queued != c.automations || len(ds) != c.automations {
+					t.Errorf("event %d: %d leased locally and %d queued of %d rows, want %d of %d", i, len(local), queued, len(ds), want, c.automations)
 				}
 			}
 		})
@@ -283,4 +286,26 @@ func TestShutdownReleasesHandedDeliveries(t *testing.T) {
 	if n := recv.counts()[waiting[0].UID]; n != 0 {
 		t.Fatalf("the released delivery was sent %d times by the stopped runner", n)
 	}
+}
+
+// recordingHandoff notes what each committed event transaction handed
+// over and queued, and passes it on.
+type recordingHandoff struct {
+	models.DeliveryHandoff
+	mu     sync.Mutex
+	local  []models.Delivery
+	queued int
+}
+
+func (h *recordingHandoff) Committed(local []models.Delivery, queued int) {
+	h.mu.Lock()
+	h.local, h.queued = slices.Clone(local), queued
+	h.mu.Unlock()
+	h.DeliveryHandoff.Committed(local, queued)
+}
+
+func (h *recordingHandoff) last() ([]models.Delivery, int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.local, h.queued
 }
