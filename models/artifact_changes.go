@@ -51,18 +51,27 @@ func LogArtifact(ctx context.Context, db *gorm.DB, t *Team, p *Project, in NewAr
 	var v *ArtifactVersion
 	var scope *ArtifactScope
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name")
+		v = &ArtifactVersion{Metadata: meta, Digest: digest, AuthorID: &author.ID}
+		// Usually the collection exists: one statement numbers and
+		// inserts the version (and takes the collection's lock).
+		c, err := logToCollection(ctx, tx, p, name, typ, v)
 		if err != nil {
 			return err
 		}
-		if c.Type != typ {
-			return Invalid("type", "collection %s holds %s artifacts, not %s: log it under another name", name, c.Type, typ)
+		if c == nil {
+			// A new collection, or one of another type or case.
+			if c, err = ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name"); err != nil {
+				return err
+			}
+			if c.Type != typ {
+				return Invalid("type", "collection %s holds %s artifacts, not %s: log it under another name", name, c.Type, typ)
+			}
+			v.CollectionID = c.ID
+			if err := nextVersion(ctx, tx, v); err != nil {
+				return err
+			}
 		}
 		scope = &ArtifactScope{Collection: c, Project: p, Team: t}
-		v = &ArtifactVersion{CollectionID: c.ID, Metadata: meta, Digest: digest, AuthorID: &author.ID}
-		if err := nextVersion(tx, v); err != nil {
-			return err
-		}
 		for _, a := range aliases {
 			if _, err := putAlias(tx, v, a); err != nil {
 				return err
@@ -212,7 +221,7 @@ func LinkArtifact(ctx context.Context, db *gorm.DB, sourceVersionID int64, reg *
 				CollectionID: c.ID, Metadata: src.Metadata, Digest: src.Digest,
 				AuthorID: &author.ID, SourceVersionID: &src.ID,
 			}
-			if err := nextVersion(tx, v); err != nil {
+			if err := nextVersion(ctx, tx, v); err != nil {
 				return err
 			}
 			link.Created = true
@@ -272,11 +281,5 @@ func recordArtifactEvent(ctx context.Context, tx *gorm.DB, typ string, s *Artifa
 	} else {
 		ev.ScopeKind, ev.ProjectID = ScopeKindProject, &s.Project.ID
 	}
-	if err := RecordEvent(tx, ev); err != nil {
-		return err
-	}
-	if _, err := EnqueueDeliveries(ctx, tx, ev.ID, ev.MatchTarget()); err != nil {
-		return fmt.Errorf("queue deliveries of %s event: %w", typ, err)
-	}
-	return nil
+	return recordAndQueue(ctx, tx, ev)
 }

@@ -499,31 +499,16 @@ func lockCollection(tx *gorm.DB, id int64) (*Collection, error) {
 	return &c, nil
 }
 
-// nextVersion inserts v as the next version of its collection. The caller
-// holds the collection's lock, so MAX+1 cannot be taken twice; the unique
-// (collection_id, version_index) key backs this up.
-func nextVersion(tx *gorm.DB, v *ArtifactVersion) error {
-	v.CreatedAt = time.Now().UTC().Truncate(time.Microsecond) // as stored
-	// Numbered and inserted in one statement (one round trip per logged version).
-	id, text, at := "?", "?", "?"
-	if Dialect(tx) == "postgres" {
-		id, text, at = "CAST(? AS BIGINT)", "CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)"
-	}
-	var rows []struct {
-		ID           int64 `gorm:"column:id"`
-		VersionIndex int   `gorm:"column:version_index"`
-	}
-	err := tx.Raw(`INSERT INTO artifact_versions (collection_id, version_index, metadata, digest, author_id, source_version_id, created_at)
-SELECT `+id+`, COALESCE(MAX(version_index), -1) + 1, `+text+`, `+text+`, `+id+`, `+id+`, `+at+`
-FROM artifact_versions WHERE collection_id = ? RETURNING id, version_index`,
-		v.CollectionID, v.Metadata, v.Digest, v.AuthorID, v.SourceVersionID, v.CreatedAt, v.CollectionID).Scan(&rows).Error
+// nextVersion inserts v as the next version of its collection, which the
+// caller has locked (ensureCollection): see insertNextVersion.
+func nextVersion(ctx context.Context, tx *gorm.DB, v *ArtifactVersion) error {
+	c, err := insertNextVersion(ctx, tx, v, `id = $6`, v.CollectionID)
 	if err != nil {
-		return fmt.Errorf("create version: %w", err)
+		return err
 	}
-	if len(rows) != 1 {
-		return fmt.Errorf("create version: %d rows inserted", len(rows))
+	if c == nil {
+		return fmt.Errorf("create version: collection %d: %w", v.CollectionID, ErrNotFound)
 	}
-	v.ID, v.VersionIndex = rows[0].ID, rows[0].VersionIndex
 	return nil
 }
 

@@ -1,0 +1,168 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/automations-dev/automations/models/modeltest"
+	"github.com/automations-dev/automations/web/webtest"
+)
+
+// intakeClients is the intake benchmark's number of concurrent API clients.
+const intakeClients = 4
+
+// intakeEvents is how many events each phase logs: 1000, or
+// INTAKE_EVENTS (longer runs make steadier profiles).
+func intakeEvents() int {
+	if n, err := strconv.Atoi(os.Getenv("INTAKE_EVENTS")); err == nil && n > 0 {
+		return n
+	}
+	return 1000
+}
+
+// BenchmarkIntake measures what logging one artifact version through the
+// JSON API costs, with no worker running (nothing is delivered): process
+// CPU (server and the benchmark's own HTTP clients, from getrusage) and
+// PostgreSQL CPU (only the backends serving this test's database, read
+// from /proc) per event, for events matching 32 automations and events
+// matching one, and the difference per extra match. Run with -benchtime 1x;
+// BENCH_CPUPROFILE=file profiles the 32-match phase.
+func BenchmarkIntake(b *testing.B) {
+	events := intakeEvents()
+	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
+	b.Cleanup(sink.Close)
+	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithoutWorker())
+	key, must, tpl := benchSetup(b, app, sink.URL)
+	must(201, "POST", "/api/v1/teams/ml/projects", map[string]any{"name": "solo"})
+	must(201, "POST", "/api/v1/automations", map[string]any{
+		"name": "solo", "scope": map[string]any{"type": "project", "project": "ml/solo"},
+		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
+		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
+	})
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: intakeClients}}
+	logEvent := func(project string, seq int) error {
+		body := fmt.Sprintf(`{"name": "m%d", "type": "model", "metadata": {"seq": %d}}`, seq%16, seq)
+		req, _ := http.NewRequest("POST", app.URL+"/api/v1/projects/ml/"+project+"/artifacts", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+key)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 201 {
+			return fmt.Errorf("log event: %d", resp.StatusCode)
+		}
+		return nil
+	}
+	// run logs events events into project with intakeClients clients
+	// and returns CPU per event.
+	run := func(project string) (self, pg time.Duration, took time.Duration) {
+		// Warm up: connections, prepared plans, collections.
+		for i := range 16 {
+			if err := logEvent(project, i); err != nil {
+				b.Fatal(err)
+			}
+		}
+		pgBefore := databaseBackendsCPU(b, app)
+		selfBefore := rusageCPU()
+		start := time.Now()
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		for range intakeClients {
+			wg.Go(func() {
+				for {
+					n := next.Add(1)
+					if n > int64(events) {
+						return
+					}
+					if err := logEvent(project, int(n)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		took = time.Since(start)
+		self = (rusageCPU() - selfBefore) / time.Duration(events)
+		after := databaseBackendsCPU(b, app)
+		for pid, t := range after {
+			pg += t - pgBefore[pid]
+		}
+		return self, pg / time.Duration(events), took
+	}
+	b.ResetTimer()
+	soloSelf, soloPG, soloTook := run("solo")
+	stop := profileIf(b, "BENCH_CPUPROFILE")
+	fanSelf, fanPG, fanTook := run("p")
+	stop()
+	b.StopTimer()
+	b.ReportMetric(float64(fanSelf.Microseconds()), "process-µs/event")
+	b.ReportMetric(float64(fanPG.Microseconds()), "postgres-µs/event")
+	fmt.Printf("\n== intake benchmark on %s (%d events per phase, %d clients, no worker)\n", modeltest.Kind(), events, intakeClients)
+	fmt.Printf("1 match:   %v process + %v PostgreSQL CPU per event (%.0f events/s)\n",
+		soloSelf.Round(time.Microsecond), soloPG.Round(time.Microsecond), float64(events)/soloTook.Seconds())
+	fmt.Printf("%d matches: %v process + %v PostgreSQL CPU per event (%.0f events/s)\n", benchFanOut,
+		fanSelf.Round(time.Microsecond), fanPG.Round(time.Microsecond), float64(events)/fanTook.Seconds())
+	fmt.Printf("per extra match: %v process + %v PostgreSQL\n",
+		((fanSelf - soloSelf) / (benchFanOut - 1)).Round(100*time.Nanosecond), ((fanPG - soloPG) / (benchFanOut - 1)).Round(100*time.Nanosecond))
+}
+
+// rusageCPU is this process's user+system CPU time (precise, unlike the
+// 10 ms ticks of /proc).
+func rusageCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// databaseBackendsCPU is the CPU time of each PostgreSQL backend serving
+// the test's own database, by pid (empty on SQLite). The pool keeps its
+// connections open for the whole benchmark, so no backend's time is lost
+// by exiting; other databases on the same server do not count.
+func databaseBackendsCPU(b *testing.B, app *webtest.App) map[int]time.Duration {
+	out := map[int]time.Duration{}
+	if modeltest.Kind() != "postgres" {
+		return out
+	}
+	var pids []int
+	if err := app.DB.WithContext(context.Background()).
+		Raw("SELECT pid FROM pg_stat_activity WHERE datname = current_database()").Scan(&pids).Error; err != nil {
+		b.Fatal(err)
+	}
+	for _, pid := range pids {
+		out[pid] = schedCPU(pid)
+	}
+	return out
+}
+
+// schedCPU is the time a process has run on a CPU, in nanoseconds, from
+// /proc/<pid>/schedstat (precise, unlike the 10 ms ticks of stat).
+func schedCPU(pid int) time.Duration {
+	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "schedstat"))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(raw))
+	if len(f) == 0 {
+		return 0
+	}
+	ns, _ := strconv.ParseInt(f[0], 10, 64)
+	return time.Duration(ns)
+}
