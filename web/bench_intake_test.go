@@ -20,16 +20,19 @@ import (
 	"github.com/automations-dev/automations/web/webtest"
 )
 
-// intakeClients is the intake benchmark's number of concurrent API clients.
-const intakeClients = 4
-
-// intakeEvents is how many events each phase logs: 1000, or
-// INTAKE_EVENTS (longer runs make steadier profiles).
-func intakeEvents() int {
+// intakeSize is the intake benchmark's number of events per phase (1000)
+// and of concurrent API clients (4), or INTAKE_EVENTS and INTAKE_CLIENTS
+// (longer runs make steadier profiles; one client shows the cost without
+// waiting on locks).
+func intakeSize() (events, clients int) {
+	events, clients = 1000, 4
 	if n, err := strconv.Atoi(os.Getenv("INTAKE_EVENTS")); err == nil && n > 0 {
-		return n
+		events = n
 	}
-	return 1000
+	if n, err := strconv.Atoi(os.Getenv("INTAKE_CLIENTS")); err == nil && n > 0 {
+		clients = n
+	}
+	return events, clients
 }
 
 // BenchmarkIntake measures what logging one artifact version through the
@@ -40,7 +43,7 @@ func intakeEvents() int {
 // matching one, and the difference per extra match. Run with -benchtime 1x;
 // BENCH_CPUPROFILE=file profiles the 32-match phase.
 func BenchmarkIntake(b *testing.B) {
-	events := intakeEvents()
+	events, clients := intakeSize()
 	sink := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(204) }))
 	b.Cleanup(sink.Close)
 	app := webtest.Start(b, webtest.WithAllowedTargets("127.0.0.1"), webtest.WithoutWorker())
@@ -51,7 +54,7 @@ func BenchmarkIntake(b *testing.B) {
 		"event":  map[string]any{"type": "CREATE_ARTIFACT"},
 		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
 	})
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: intakeClients}}
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
 	logEvent := func(project string, seq int) error {
 		body := fmt.Sprintf(`{"name": "m%d", "type": "model", "metadata": {"seq": %d}}`, seq%16, seq)
 		req, _ := http.NewRequest("POST", app.URL+"/api/v1/projects/ml/"+project+"/artifacts", strings.NewReader(body))
@@ -68,7 +71,7 @@ func BenchmarkIntake(b *testing.B) {
 		}
 		return nil
 	}
-	// run logs events events into project with intakeClients clients
+	// run logs events events into project with clients clients
 	// and returns CPU per event.
 	run := func(project string) (self, pg time.Duration, took time.Duration) {
 		// Warm up: connections, prepared plans, collections.
@@ -82,7 +85,7 @@ func BenchmarkIntake(b *testing.B) {
 		start := time.Now()
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		for range intakeClients {
+		for range clients {
 			wg.Go(func() {
 				for {
 					n := next.Add(1)
@@ -113,7 +116,7 @@ func BenchmarkIntake(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(fanSelf.Microseconds()), "process-µs/event")
 	b.ReportMetric(float64(fanPG.Microseconds()), "postgres-µs/event")
-	fmt.Printf("\n== intake benchmark on %s (%d events per phase, %d clients, no worker)\n", modeltest.Kind(), events, intakeClients)
+	fmt.Printf("\n== intake benchmark on %s (%d events per phase, %d clients, no worker)\n", modeltest.Kind(), events, clients)
 	fmt.Printf("1 match:   %v process + %v PostgreSQL CPU per event (%.0f events/s)\n",
 		soloSelf.Round(time.Microsecond), soloPG.Round(time.Microsecond), float64(events)/soloTook.Seconds())
 	fmt.Printf("%d matches: %v process + %v PostgreSQL CPU per event (%.0f events/s)\n", benchFanOut,
