@@ -114,20 +114,25 @@ func AddAlias(ctx context.Context, db *gorm.DB, versionID int64, alias string, a
 	if err := ValidateAlias("alias", alias); err != nil {
 		return false, err
 	}
-	v, err := VersionByID(ctx, db, versionID)
+	v, scope, err := versionWithScope(ctx, db, versionID)
 	if err != nil {
 		return false, err
 	}
+	return AddAliasTo(ctx, db, v, scope, alias, author, orgName)
+}
+
+// AddAliasTo is AddAlias for a version the caller loaded with its scope
+// (VersionScope): versions and the places holding them never change.
+func AddAliasTo(ctx context.Context, db *gorm.DB, v *ArtifactVersion, scope *ArtifactScope, alias string, author *User, orgName string) (added bool, err error) {
+	alias = strings.TrimSpace(alias)
+	if err := ValidateAlias("alias", alias); err != nil {
+		return false, err
+	}
 	err = db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
-		c, err := lockCollection(tx, v.CollectionID)
-		if err != nil {
+		if _, err := lockCollection(tx, v.CollectionID); err != nil {
 			return err
 		}
 		if added, err = putAlias(tx, v, alias); err != nil || !added {
-			return err
-		}
-		scope, err := CollectionScope(ctx, tx, c)
-		if err != nil {
 			return err
 		}
 		return recordArtifactEvent(ctx, tx, EventAddArtifactAlias, scope, v, alias, author, orgName)

@@ -232,19 +232,54 @@ func CollectionScope(ctx context.Context, db *gorm.DB, c *Collection) (*Artifact
 // the collection's project and team or registry, so a caller can check
 // roles on whatever holds it.
 func VersionScope(ctx context.Context, db *gorm.DB, versionID int64) (*ArtifactVersion, *ArtifactScope, error) {
-	v, err := VersionByID(ctx, db, versionID)
+	v, s, err := versionWithScope(ctx, db, versionID)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := CollectionByID(ctx, db, v.CollectionID)
-	if err != nil {
+	vs := []ArtifactVersion{*v}
+	if err := fillVersions(ctx, db, v.CollectionID, vs); err != nil {
 		return nil, nil, err
 	}
-	s, err := CollectionScope(ctx, db, c)
-	if err != nil {
-		return nil, nil, err
+	return &vs[0], s, nil
+}
+
+// versionWithScope is VersionScope without the aliases and author: the
+// version, its collection and where that lives, read in one query.
+func versionWithScope(ctx context.Context, db *gorm.DB, versionID int64) (*ArtifactVersion, *ArtifactScope, error) {
+	var rows []struct {
+		ArtifactVersion
+		C Collection `gorm:"embedded;embeddedPrefix:c_"`
+		P Project    `gorm:"embedded;embeddedPrefix:p_"`
+		T Team       `gorm:"embedded;embeddedPrefix:t_"`
+		R Registry   `gorm:"embedded;embeddedPrefix:r_"`
 	}
-	return v, s, nil
+	err := db.WithContext(ctx).Table("artifact_versions AS v").
+		Select(`v.*, c.id AS c_id, c.project_id AS c_project_id, c.registry_id AS c_registry_id, c.name AS c_name,
+  c.type AS c_type, c.created_at AS c_created_at, p.id AS p_id, p.team_id AS p_team_id, p.name AS p_name,
+  p.created_by AS p_created_by, p.created_at AS p_created_at, t.id AS t_id, t.name AS t_name, t.created_at AS t_created_at,
+  r.id AS r_id, r.name AS r_name, r.description AS r_description, r.created_at AS r_created_at`).
+		Joins("JOIN artifact_collections c ON c.id = v.collection_id").
+		Joins("LEFT JOIN projects p ON p.id = c.project_id").
+		Joins("LEFT JOIN teams t ON t.id = p.team_id").
+		Joins("LEFT JOIN registries r ON r.id = c.registry_id").
+		Where("v.id = ?", versionID).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("artifact version %d: %w", versionID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("artifact version %d: %w", versionID, ErrNotFound)
+	}
+	row := rows[0]
+	s := &ArtifactScope{Collection: &row.C}
+	switch {
+	case row.C.RegistryID != nil && row.R.ID != 0:
+		s.Registry = &row.R
+	case row.C.ProjectID != nil && row.P.ID != 0 && row.T.ID != 0:
+		s.Project, s.Team = &row.P, &row.T
+	default:
+		return nil, nil, fmt.Errorf("collection %d of version %d has neither project nor registry", row.C.ID, versionID)
+	}
+	return &row.ArtifactVersion, s, nil
 }
 
 // CollectionByID loads a collection.

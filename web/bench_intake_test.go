@@ -2,8 +2,8 @@ package web_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -35,12 +35,13 @@ func intakeSize() (events, clients int) {
 	return events, clients
 }
 
-// BenchmarkIntake measures what logging one artifact version through the
+// BenchmarkIntake measures what logging one artifact event through the
 // JSON API costs, with no worker running (nothing is delivered): process
 // CPU (server and the benchmark's own HTTP clients, from getrusage) and
 // PostgreSQL CPU (only the backends serving this test's database, read
 // from /proc) per event, for events matching 32 automations and events
-// matching one, and the difference per extra match. Run with -benchtime 1x;
+// matching one, and the difference per extra match; then for new aliases
+// matching 32 automations. Run with -benchtime 1x;
 // BENCH_CPUPROFILE=file profiles the 32-match phase.
 func BenchmarkIntake(b *testing.B) {
 	events, clients := intakeSize()
@@ -55,28 +56,49 @@ func BenchmarkIntake(b *testing.B) {
 		"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
 	})
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-	logEvent := func(project string, seq int) error {
-		body := fmt.Sprintf(`{"name": "m%d", "type": "model", "metadata": {"seq": %d}}`, seq%16, seq)
-		req, _ := http.NewRequest("POST", app.URL+"/api/v1/projects/ml/"+project+"/artifacts", strings.NewReader(body))
+	post := func(path, body string) (map[string]any, error) {
+		req, _ := http.NewRequest("POST", app.URL+path, strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+key)
 		req.Header.Set("Content-Type", "application/json")
 		resp, err := client.Do(req)
 		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		var out map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+			return nil, err
+		}
+		if resp.StatusCode != 201 {
+			return nil, fmt.Errorf("POST %s: %d %v", path, resp.StatusCode, out)
+		}
+		return out, nil
+	}
+	var mu sync.Mutex
+	var versions []int64 // logged in project p, for the alias phase
+	logEvent := func(project string) func(seq int) error {
+		return func(seq int) error {
+			out, err := post("/api/v1/projects/ml/"+project+"/artifacts", fmt.Sprintf(`{"name": "m%d", "type": "model", "metadata": {"seq": %d}}`, seq%16, seq))
+			if err == nil && project == "p" {
+				id, _ := out["id"].(float64)
+				mu.Lock()
+				versions = append(versions, int64(id))
+				mu.Unlock()
+			}
 			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 201 {
-			return fmt.Errorf("log event: %d", resp.StatusCode)
-		}
-		return nil
 	}
-	// run logs events events into project with clients clients
-	// and returns CPU per event.
-	run := func(project string) (self, pg time.Duration, took time.Duration) {
-		// Warm up: connections, prepared plans, collections.
+	addAlias := func(seq int) error {
+		v := versions[(seq%len(versions)+len(versions))%len(versions)]
+		_, err := post(fmt.Sprintf("/api/v1/artifacts/%d/aliases", v), fmt.Sprintf(`{"alias": "stage-%d"}`, seq))
+		return err
+	}
+	// run sends events requests from clients clients (after a warm-up:
+	// connections, prepared plans, collections) and returns the CPU
+	// per request.
+	run := func(send func(seq int) error) (self, pg time.Duration, took time.Duration) {
 		for i := range 16 {
-			if err := logEvent(project, i); err != nil {
+			if err := send(-1 - i); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -92,7 +114,7 @@ func BenchmarkIntake(b *testing.B) {
 					if n > int64(events) {
 						return
 					}
-					if err := logEvent(project, int(n)); err != nil {
+					if err := send(int(n)); err != nil {
 						b.Error(err)
 						return
 					}
@@ -109,20 +131,33 @@ func BenchmarkIntake(b *testing.B) {
 		return self, pg / time.Duration(events), took
 	}
 	b.ResetTimer()
-	soloSelf, soloPG, soloTook := run("solo")
+	soloSelf, soloPG, soloTook := run(logEvent("solo"))
 	stop := profileIf(b, "BENCH_CPUPROFILE")
-	fanSelf, fanPG, fanTook := run("p")
+	fanSelf, fanPG, fanTook := run(logEvent("p"))
 	stop()
+	b.StopTimer()
+	// Alias events: benchFanOut automations on new aliases of ml/p.
+	for i := range benchFanOut {
+		must(201, "POST", "/api/v1/automations", map[string]any{
+			"name": fmt.Sprintf("alias%d", i), "scope": map[string]any{"type": "project", "project": "ml/p"},
+			"event":  map[string]any{"type": "ADD_ARTIFACT_ALIAS", "alias_regex": "stage-[0-9]+"},
+			"action": map[string]any{"type": "webhook", "team": "ml", "webhook": "sink", "payload": tpl},
+		})
+	}
+	b.StartTimer()
+	aliasSelf, aliasPG, aliasTook := run(addAlias)
 	b.StopTimer()
 	b.ReportMetric(float64(fanSelf.Microseconds()), "process-µs/event")
 	b.ReportMetric(float64(fanPG.Microseconds()), "postgres-µs/event")
 	fmt.Printf("\n== intake benchmark on %s (%d events per phase, %d clients, no worker)\n", modeltest.Kind(), events, clients)
-	fmt.Printf("1 match:   %v process + %v PostgreSQL CPU per event (%.0f events/s)\n",
+	fmt.Printf("new version, 1 match:   %v process + %v PostgreSQL CPU per event (%.0f events/s)\n",
 		soloSelf.Round(time.Microsecond), soloPG.Round(time.Microsecond), float64(events)/soloTook.Seconds())
-	fmt.Printf("%d matches: %v process + %v PostgreSQL CPU per event (%.0f events/s)\n", benchFanOut,
+	fmt.Printf("new version, %d matches: %v process + %v PostgreSQL CPU per event (%.0f events/s)\n", benchFanOut,
 		fanSelf.Round(time.Microsecond), fanPG.Round(time.Microsecond), float64(events)/fanTook.Seconds())
 	fmt.Printf("per extra match: %v process + %v PostgreSQL\n",
 		((fanSelf - soloSelf) / (benchFanOut - 1)).Round(100*time.Nanosecond), ((fanPG - soloPG) / (benchFanOut - 1)).Round(100*time.Nanosecond))
+	fmt.Printf("new alias, %d matches:   %v process + %v PostgreSQL CPU per event (%.0f events/s)\n", benchFanOut,
+		aliasSelf.Round(time.Microsecond), aliasPG.Round(time.Microsecond), float64(events)/aliasTook.Seconds())
 }
 
 // rusageCPU is this process's user+system CPU time (precise, unlike the
