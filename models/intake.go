@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -119,29 +120,29 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	cand := `cand AS (SELECT id, name, action_type, team_id, webhook_id, revision_id, ` + special + ` AS special
   FROM automations WHERE ` + numberParams(where, len(eventArgs)+1) + `)`
 	plain := `cand WHERE NOT EXISTS (SELECT 1 FROM cand WHERE special) ORDER BY id`
-	args := append(eventArgs, whereArgs...)
+	args := append(slices.Clip(eventArgs), whereArgs...)
 	pool := rawPool(tx)
-	var queued int
-	var hasSpecial bool
+	// perMatch: the matches are to be read and decided one by one.
+	var perMatch bool
 	switch {
 	case ev.Vars.Alias != "":
 		// The alias regex is Go's: decided in Go after reading the candidates.
 		if err := pool.QueryRowContext(ctx, insertEvent+` RETURNING id`, eventArgs...).Scan(&ev.ID); err != nil {
 			return fmt.Errorf("record %s event: %w", ev.Type, err)
 		}
-		hasSpecial = true
+		perMatch = true
 	case Dialect(tx) == "postgres":
+		// A WITH clause's INSERT runs whether or not anything reads it.
 		uid, _, _ := deliveryUIDExpr(tx)
 		err = pool.QueryRowContext(ctx, `WITH `+cand+`,
 e AS (`+insertEvent+` RETURNING id AS event_id),
-d AS (`+queuedInsertSQL(uid, "e.event_id", "CAST($10 AS TIMESTAMPTZ)", "e, "+plain)+` RETURNING 1)
-SELECT e.event_id, (SELECT count(*) FROM d), EXISTS (SELECT 1 FROM cand WHERE special) FROM e`, args...).
-			Scan(&ev.ID, &queued, &hasSpecial)
+d AS (`+queuedInsertSQL(uid, "e.event_id", "CAST($10 AS TIMESTAMPTZ)", "e, "+plain)+`)
+SELECT e.event_id, EXISTS (SELECT 1 FROM cand WHERE special) FROM e`, args...).Scan(&ev.ID, &perMatch)
 		if err != nil {
 			return fmt.Errorf("record %s event: %w", ev.Type, err)
 		}
 	default:
-		// SQLite: the same in three statements (no writes in WITH).
+		// SQLite: the same in up to three statements (no writes in WITH).
 		if err := pool.QueryRowContext(ctx, insertEvent+` RETURNING id`, eventArgs...).Scan(&ev.ID); err != nil {
 			return fmt.Errorf("record %s event: %w", ev.Type, err)
 		}
@@ -151,20 +152,19 @@ SELECT e.event_id, (SELECT count(*) FROM d), EXISTS (SELECT 1 FROM cand WHERE sp
 		if err != nil {
 			return fmt.Errorf("queue deliveries of %s event: %w", ev.Type, err)
 		}
-		n, err := res.RowsAffected()
+		queued, err := res.RowsAffected()
 		if err != nil {
 			return fmt.Errorf("queue deliveries of %s event: %w", ev.Type, err)
 		}
-		queued = int(n)
 		if queued == 0 {
-			err := pool.QueryRowContext(ctx, `WITH `+cand+` SELECT EXISTS (SELECT 1 FROM cand WHERE special)`, args...).Scan(&hasSpecial)
+			err := pool.QueryRowContext(ctx, `WITH `+cand+` SELECT EXISTS (SELECT 1 FROM cand WHERE special)`, args...).Scan(&perMatch)
 			if err != nil {
 				return fmt.Errorf("queue deliveries of %s event: %w", ev.Type, err)
 			}
 		}
 	}
 	countEvent(tx, ev.Type)
-	if !hasSpecial {
+	if !perMatch {
 		return nil
 	}
 	if _, err := EnqueueDeliveries(ctx, tx, ev.ID, target); err != nil {
