@@ -160,7 +160,7 @@ func (h *Handler) APIAliasAdd(c echo.Context) error {
 	}
 	v, scope := currentVersion(c)
 	ctx := c.Request().Context()
-	added, err := models.AddAlias(ctx, h.db, v.ID, body.Alias, CurrentUser(c), h.orgName)
+	added, err := models.AddAliasTo(ctx, h.db, v, scope, body.Alias, CurrentUser(c), h.orgName)
 	if err != nil {
 		return err
 	}

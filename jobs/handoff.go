@@ -97,6 +97,14 @@ func (r *Runner) Reserve(n int) (models.LocalLease, int) {
 	return models.LocalLease{WorkerID: r.cfg.WorkerID, Lease: r.cfg.Lease}, got
 }
 
+// HasRoom reports whether Reserve would now give places.
+func (r *Runner) HasRoom() bool {
+	q := &r.room
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	return q.queue != nil && !q.wanted && q.free > 0
+}
+
 // Unreserve gives back places Reserve took that no delivery will fill.
 func (r *Runner) Unreserve(n int) { r.room.put(n) }
 

@@ -51,18 +51,27 @@ func LogArtifact(ctx context.Context, db *gorm.DB, t *Team, p *Project, in NewAr
 	var v *ArtifactVersion
 	var scope *ArtifactScope
 	err = EventTransaction(ctx, db, func(tx *gorm.DB) error {
-		c, err := ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name")
+		v = &ArtifactVersion{Metadata: meta, Digest: digest, AuthorID: &author.ID}
+		// Usually the collection exists: one statement numbers and
+		// inserts the version (and takes the collection's lock).
+		c, err := logToCollection(ctx, tx, p, name, typ, v)
 		if err != nil {
 			return err
 		}
-		if c.Type != typ {
-			return Invalid("type", "collection %s holds %s artifacts, not %s: log it under another name", name, c.Type, typ)
+		if c == nil {
+			// A new collection, or one of another type or case.
+			if c, err = ensureCollection(tx, Collection{ProjectID: &p.ID, Name: name, Type: typ}, "name"); err != nil {
+				return err
+			}
+			if c.Type != typ {
+				return Invalid("type", "collection %s holds %s artifacts, not %s: log it under another name", name, c.Type, typ)
+			}
+			v.CollectionID = c.ID
+			if err := nextVersion(ctx, tx, v); err != nil {
+				return err
+			}
 		}
 		scope = &ArtifactScope{Collection: c, Project: p, Team: t}
-		v = &ArtifactVersion{CollectionID: c.ID, Metadata: meta, Digest: digest, AuthorID: &author.ID}
-		if err := nextVersion(tx, v); err != nil {
-			return err
-		}
 		for _, a := range aliases {
 			if _, err := putAlias(tx, v, a); err != nil {
 				return err
@@ -105,20 +114,25 @@ func AddAlias(ctx context.Context, db *gorm.DB, versionID int64, alias string, a
 	if err := ValidateAlias("alias", alias); err != nil {
 		return false, err
 	}
-	v, err := VersionByID(ctx, db, versionID)
+	v, scope, err := versionWithScope(ctx, db, versionID)
 	if err != nil {
 		return false, err
 	}
+	return AddAliasTo(ctx, db, v, scope, alias, author, orgName)
+}
+
+// AddAliasTo is AddAlias for a version the caller loaded with its scope
+// (VersionScope): versions and the places holding them never change.
+func AddAliasTo(ctx context.Context, db *gorm.DB, v *ArtifactVersion, scope *ArtifactScope, alias string, author *User, orgName string) (added bool, err error) {
+	alias = strings.TrimSpace(alias)
+	if err := ValidateAlias("alias", alias); err != nil {
+		return false, err
+	}
 	err = EventTransaction(ctx, db, func(tx *gorm.DB) error {
-		c, err := lockCollection(tx, v.CollectionID)
-		if err != nil {
+		if _, err := lockCollection(tx, v.CollectionID); err != nil {
 			return err
 		}
 		if added, err = putAlias(tx, v, alias); err != nil || !added {
-			return err
-		}
-		scope, err := CollectionScope(ctx, tx, c)
-		if err != nil {
 			return err
 		}
 		return recordArtifactEvent(ctx, tx, EventAddArtifactAlias, scope, v, alias, author, orgName)
@@ -212,7 +226,7 @@ func LinkArtifact(ctx context.Context, db *gorm.DB, sourceVersionID int64, reg *
 				CollectionID: c.ID, Metadata: src.Metadata, Digest: src.Digest,
 				AuthorID: &author.ID, SourceVersionID: &src.ID,
 			}
-			if err := nextVersion(tx, v); err != nil {
+			if err := nextVersion(ctx, tx, v); err != nil {
 				return err
 			}
 			link.Created = true
@@ -272,11 +286,5 @@ func recordArtifactEvent(ctx context.Context, tx *gorm.DB, typ string, s *Artifa
 	} else {
 		ev.ScopeKind, ev.ProjectID = ScopeKindProject, &s.Project.ID
 	}
-	if err := RecordEvent(tx, ev); err != nil {
-		return err
-	}
-	if _, err := EnqueueDeliveries(ctx, tx, ev.ID, ev.MatchTarget()); err != nil {
-		return fmt.Errorf("queue deliveries of %s event: %w", typ, err)
-	}
-	return nil
+	return recordAndQueue(ctx, tx, ev)
 }

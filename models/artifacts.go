@@ -232,19 +232,54 @@ func CollectionScope(ctx context.Context, db *gorm.DB, c *Collection) (*Artifact
 // the collection's project and team or registry, so a caller can check
 // roles on whatever holds it.
 func VersionScope(ctx context.Context, db *gorm.DB, versionID int64) (*ArtifactVersion, *ArtifactScope, error) {
-	v, err := VersionByID(ctx, db, versionID)
+	v, s, err := versionWithScope(ctx, db, versionID)
 	if err != nil {
 		return nil, nil, err
 	}
-	c, err := CollectionByID(ctx, db, v.CollectionID)
-	if err != nil {
+	vs := []ArtifactVersion{*v}
+	if err := fillVersions(ctx, db, v.CollectionID, vs); err != nil {
 		return nil, nil, err
 	}
-	s, err := CollectionScope(ctx, db, c)
-	if err != nil {
-		return nil, nil, err
+	return &vs[0], s, nil
+}
+
+// versionWithScope is VersionScope without the aliases and author: the
+// version, its collection and where that lives, read in one query.
+func versionWithScope(ctx context.Context, db *gorm.DB, versionID int64) (*ArtifactVersion, *ArtifactScope, error) {
+	var rows []struct {
+		ArtifactVersion
+		C Collection `gorm:"embedded;embeddedPrefix:c_"`
+		P Project    `gorm:"embedded;embeddedPrefix:p_"`
+		T Team       `gorm:"embedded;embeddedPrefix:t_"`
+		R Registry   `gorm:"embedded;embeddedPrefix:r_"`
 	}
-	return v, s, nil
+	err := db.WithContext(ctx).Table("artifact_versions AS v").
+		Select(`v.*, c.id AS c_id, c.project_id AS c_project_id, c.registry_id AS c_registry_id, c.name AS c_name,
+  c.type AS c_type, c.created_at AS c_created_at, p.id AS p_id, p.team_id AS p_team_id, p.name AS p_name,
+  p.created_by AS p_created_by, p.created_at AS p_created_at, t.id AS t_id, t.name AS t_name, t.created_at AS t_created_at,
+  r.id AS r_id, r.name AS r_name, r.description AS r_description, r.created_at AS r_created_at`).
+		Joins("JOIN artifact_collections c ON c.id = v.collection_id").
+		Joins("LEFT JOIN projects p ON p.id = c.project_id").
+		Joins("LEFT JOIN teams t ON t.id = p.team_id").
+		Joins("LEFT JOIN registries r ON r.id = c.registry_id").
+		Where("v.id = ?", versionID).Limit(1).Scan(&rows).Error
+	if err != nil {
+		return nil, nil, fmt.Errorf("artifact version %d: %w", versionID, err)
+	}
+	if len(rows) == 0 {
+		return nil, nil, fmt.Errorf("artifact version %d: %w", versionID, ErrNotFound)
+	}
+	row := rows[0]
+	s := &ArtifactScope{Collection: &row.C}
+	switch {
+	case row.C.RegistryID != nil && row.R.ID != 0:
+		s.Registry = &row.R
+	case row.C.ProjectID != nil && row.P.ID != 0 && row.T.ID != 0:
+		s.Project, s.Team = &row.P, &row.T
+	default:
+		return nil, nil, fmt.Errorf("collection %d of version %d has neither project nor registry", row.C.ID, versionID)
+	}
+	return &row.ArtifactVersion, s, nil
 }
 
 // CollectionByID loads a collection.
@@ -499,31 +534,16 @@ func lockCollection(tx *gorm.DB, id int64) (*Collection, error) {
 	return &c, nil
 }
 
-// nextVersion inserts v as the next version of its collection. The caller
-// holds the collection's lock, so MAX+1 cannot be taken twice; the unique
-// (collection_id, version_index) key backs this up.
-func nextVersion(tx *gorm.DB, v *ArtifactVersion) error {
-	v.CreatedAt = time.Now().UTC().Truncate(time.Microsecond) // as stored
-	// Numbered and inserted in one statement (one round trip per logged version).
-	id, text, at := "?", "?", "?"
-	if Dialect(tx) == "postgres" {
-		id, text, at = "CAST(? AS BIGINT)", "CAST(? AS TEXT)", "CAST(? AS TIMESTAMPTZ)"
-	}
-	var rows []struct {
-		ID           int64 `gorm:"column:id"`
-		VersionIndex int   `gorm:"column:version_index"`
-	}
-	err := tx.Raw(`INSERT INTO artifact_versions (collection_id, version_index, metadata, digest, author_id, source_version_id, created_at)
-SELECT `+id+`, COALESCE(MAX(version_index), -1) + 1, `+text+`, `+text+`, `+id+`, `+id+`, `+at+`
-FROM artifact_versions WHERE collection_id = ? RETURNING id, version_index`,
-		v.CollectionID, v.Metadata, v.Digest, v.AuthorID, v.SourceVersionID, v.CreatedAt, v.CollectionID).Scan(&rows).Error
+// nextVersion inserts v as the next version of its collection, which the
+// caller has locked (ensureCollection): see insertNextVersion.
+func nextVersion(ctx context.Context, tx *gorm.DB, v *ArtifactVersion) error {
+	c, err := insertNextVersion(ctx, tx, v, `id = $6`, v.CollectionID)
 	if err != nil {
-		return fmt.Errorf("create version: %w", err)
+		return err
 	}
-	if len(rows) != 1 {
-		return fmt.Errorf("create version: %d rows inserted", len(rows))
+	if c == nil {
+		return fmt.Errorf("create version: collection %d: %w", v.CollectionID, ErrNotFound)
 	}
-	v.ID, v.VersionIndex = rows[0].ID, rows[0].VersionIndex
 	return nil
 }
 

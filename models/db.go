@@ -57,7 +57,7 @@ func OpenSQLite(ctx context.Context, path string) (*gorm.DB, error) {
 	const busyTimeout = 15 * time.Second
 	dsn := "file:" + path + "?_txlock=immediate" +
 		fmt.Sprintf("&_pragma=busy_timeout(%d)&_pragma=journal_mode(WAL)", busyTimeout.Milliseconds()) +
-		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)"
+		"&_pragma=foreign_keys(1)&_pragma=synchronous(FULL)&_pragma=temp_store(MEMORY)"
 	// Writers take turns in Go (see writeQueue); busy_timeout still covers
 	// another process writing the same file.
 	conn, err := openQueuedSQLite(dsn, busyTimeout)

@@ -24,6 +24,10 @@ type DeliveryHandoff interface {
 	// to write. It returns 0 places when there is no local runner, it is
 	// full or stopping, or it wants to claim older work first.
 	Reserve(n int) (LocalLease, int)
+	// HasRoom reports whether Reserve would now give places. An event
+	// transaction asks it to choose how to write its deliveries; being
+	// wrong costs only speed (Reserve decides).
+	HasRoom() bool
 	// Unreserve gives back places Reserve held that no committed delivery
 	// uses (fewer deliveries fitted, or the transaction rolled back).
 	Unreserve(n int)

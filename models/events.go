@@ -89,6 +89,7 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 	if err := q.Create(ev).Error; err != nil {
 		return fmt.Errorf("record %s event: %w", ev.Type, err)
 	}
+	countEvent(tx, ev.Type)
 	return nil
 }
 

@@ -25,6 +25,8 @@ func (h *deliveryHandoff) Reserve(n int) (models.LocalLease, int) {
 	return h.worker.Reserve(n)
 }
 
+func (h *deliveryHandoff) HasRoom() bool { return h.worker != nil && h.worker.HasRoom() }
+
 func (h *deliveryHandoff) Unreserve(n int) {
 	if h.worker != nil {
 		h.worker.Unreserve(n)

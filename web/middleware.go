@@ -97,7 +97,10 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="automations"`)
 			return &handlers.Error{Status: http.StatusUnauthorized, Message: "send an API key as Authorization: Bearer <key>"}
 		}
-		u, err := models.UserByAPIKey(c.Request().Context(), s.db, strings.TrimSpace(key))
+		// The team and project the path names come with the key, in the
+		// same query; teamAccess and projectAccess check them.
+		team, project := c.Param("team"), c.Param("project")
+		a, err := models.APIKeyAccessFor(c.Request().Context(), s.db, strings.TrimSpace(key), team, project)
 		if errors.Is(err, models.ErrNotFound) {
 			c.Response().Header().Set("WWW-Authenticate", `Bearer realm="automations", error="invalid_token"`)
 			return &handlers.Error{Status: http.StatusUnauthorized, Message: "API key is invalid or revoked"}
@@ -105,7 +108,10 @@ func (s *Server) apiAuth(next echo.HandlerFunc) echo.HandlerFunc {
 		if err != nil {
 			return err
 		}
-		handlers.SetUser(c, u)
+		handlers.SetUser(c, a.User)
+		if team != "" {
+			c.Set(prefetchedKey, &prefetched{team: team, project: project, access: a})
+		}
 		return next(c)
 	}
 }
@@ -128,11 +134,10 @@ func (s *Server) teamAccess(need models.Role) echo.MiddlewareFunc {
 
 func (s *Server) checkTeam(c echo.Context, need models.Role) (*models.Team, models.Role, error) {
 	u := handlers.CurrentUser(c)
-	ctx := c.Request().Context()
 	// A missing team and one the user may not see get the same answer,
 	// so team names cannot be probed.
 	noTeam := &handlers.Error{Status: http.StatusNotFound, Message: "No such team, or you are not a member of it."}
-	t, role, err := models.TeamByNameWithRole(ctx, s.db, c.Param("team"), u.ID)
+	t, role, err := s.teamWithRole(c, u)
 	if errors.Is(err, models.ErrNotFound) {
 		return nil, "", noTeam
 	}
@@ -157,7 +162,7 @@ func (s *Server) projectAccess(need models.Role) echo.MiddlewareFunc {
 			if err != nil {
 				return err
 			}
-			p, err := models.ProjectByName(c.Request().Context(), s.db, t.ID, c.Param("project"))
+			p, err := s.project(c, t)
 			if errors.Is(err, models.ErrNotFound) {
 				return &handlers.Error{Status: http.StatusNotFound, Message: "No such project in team " + t.Name + ".", Cause: err}
 			}

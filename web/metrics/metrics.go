@@ -135,21 +135,10 @@ func (m *Metrics) HTTPRequest(method, route string, status int, d time.Duration)
 	m.httpDuration.WithLabelValues(method, route).Observe(d.Seconds())
 }
 
-// countEvents increments automations_events_total for each row gorm
-// inserts into events (models.RecordEvent is the only writer). It counts
-// at insert, inside the mutation's transaction: a transaction rolled back
-// afterwards is still counted, which happens only on errors.
+// countEvents increments automations_events_total for each event
+// recorded through db (see models.CountEventsWith).
 func (m *Metrics) countEvents(db *gorm.DB) error {
-	// Replace, not Register: a second server on the same *gorm.DB (tests)
-	// takes the callback over instead of counting twice.
-	return db.Callback().Create().After("gorm:create").Replace("automations:count_events", func(tx *gorm.DB) {
-		if tx.Error != nil || tx.Statement.Table != "events" {
-			return
-		}
-		if ev, ok := tx.Statement.Dest.(*models.Event); ok {
-			m.events.WithLabelValues(ev.Type).Inc()
-		}
-	})
+	return models.CountEventsWith(db, func(eventType string) { m.events.WithLabelValues(eventType).Inc() })
 }
 
 // dbCollector reads the queue and integration health at scrape time.
