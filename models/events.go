@@ -71,9 +71,8 @@ type EventVars struct {
 	MetricStep      string          `json:"metric_step,omitempty"`
 }
 
-// RecordEvent writes ev (its Vars as the payload snapshot) in tx, which must
-// be the transaction of the mutation the event describes.
-func RecordEvent(tx *gorm.DB, ev *Event) error {
+// snapshot sets ev's payload and alias from its Vars, and its time if unset.
+func (ev *Event) snapshot() error {
 	raw, err := json.Marshal(ev.Vars)
 	if err != nil {
 		return fmt.Errorf("encode event payload: %w", err)
@@ -81,6 +80,15 @@ func RecordEvent(tx *gorm.DB, ev *Event) error {
 	ev.Payload, ev.Alias = string(raw), ev.Vars.Alias
 	if ev.CreatedAt.IsZero() {
 		ev.CreatedAt = time.Now().UTC()
+	}
+	return nil
+}
+
+// RecordEvent writes ev (its Vars as the payload snapshot) in tx, which must
+// be the transaction of the mutation the event describes.
+func RecordEvent(tx *gorm.DB, ev *Event) error {
+	if err := ev.snapshot(); err != nil {
+		return err
 	}
 	q := tx
 	if ev.RunID != nil {

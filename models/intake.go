@@ -3,7 +3,6 @@ package models
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -95,13 +94,8 @@ func logToCollection(ctx context.Context, tx *gorm.DB, p *Project, name, typ str
 // (scope, collection, event type, enabled), so no row is read back to
 // decide. Otherwise the matches are read and decided one by one as before.
 func recordAndQueue(ctx context.Context, tx *gorm.DB, ev *Event) error {
-	raw, err := json.Marshal(ev.Vars)
-	if err != nil {
-		return fmt.Errorf("encode event payload: %w", err)
-	}
-	ev.Payload, ev.Alias = string(raw), ev.Vars.Alias
-	if ev.CreatedAt.IsZero() {
-		ev.CreatedAt = time.Now().UTC()
+	if err := ev.snapshot(); err != nil {
+		return err
 	}
 	target := ev.MatchTarget()
 	where, whereArgs, err := candidates(target)
