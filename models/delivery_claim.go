@@ -225,8 +225,16 @@ func RenewLeases(ctx context.Context, db *gorm.DB, workerID string, ids []int64,
 	if len(ids) == 0 {
 		return nil
 	}
-	err := db.WithContext(ctx).Exec(`UPDATE deliveries SET lease_until = ? WHERE id IN ? AND leased_by = ? AND state = 'running'`,
-		time.Now().UTC().Add(lease), ids, workerID).Error
+	renew := `UPDATE deliveries SET lease_until = ? WHERE id IN ? AND leased_by = ? AND state = 'running'`
+	if Dialect(db) == "postgres" {
+		// Rows another transaction holds are left alone: the worker's own
+		// completion of a batch (which ends those leases anyway) locks its
+		// rows in another order, and waiting for it was a deadlock that
+		// PostgreSQL broke only after deadlock_timeout (1 s), aborting one.
+		renew = `UPDATE deliveries SET lease_until = ? WHERE id IN (
+  SELECT id FROM deliveries WHERE id IN ? AND leased_by = ? AND state = 'running' FOR UPDATE SKIP LOCKED)`
+	}
+	err := db.WithContext(ctx).Exec(renew, time.Now().UTC().Add(lease), ids, workerID).Error
 	if err != nil {
 		return fmt.Errorf("renew %d leases: %w", len(ids), err)
 	}
