@@ -218,18 +218,10 @@ func evaluate(tx *gorm.DB, s *Scope, cs []candidate, points []Point, appendOnly 
 	var out []fire
 	for _, m := range slices.Sorted(maps.Keys(batch)) {
 		logged := batch[m]
-		series := window(m, stored[m], logged)
-		pos := make(map[int64]int, len(series))
-		for i, p := range series {
-			pos[p.Step] = i
-		}
+		series, at := window(m, stored[m], logged)
 		values := make([]float64, len(series))
 		for i, p := range series {
 			values[i] = p.Value
-		}
-		at := make([]int, len(logged))
-		for j, p := range logged {
-			at[j] = pos[p.Step]
 		}
 		for _, h := range firstHolds(byMetric[m], values, at) {
 			out = append(out, fire{c: h.c, step: series[h.i].Step, value: h.value, at: now})
@@ -364,8 +356,19 @@ CROSS JOIN LATERAL (SELECT step, value FROM run_history
 // window is the run's series of metric m that the batch's steps are
 // evaluated on, in step order: the stored values before the batch's
 // first step, the stored values among its steps, and the batch's values
-// (logged, in step order), which replace stored ones at the same step.
-func window(m string, stored storedWindow, logged []Point) []Point {
+// (logged, in step order), which replace stored ones at the same step;
+// and at, the position in the series of each logged step.
+func window(m string, stored storedWindow, logged []Point) (series []Point, at []int) {
+	at = make([]int, len(logged))
+	if len(stored.inside) == 0 && stepsIncrease(logged) {
+		// The common case, a batch after the stored steps: the series is
+		// the values before it and the batch, as they are.
+		series = append(slices.Clip(stored.before), logged...)
+		for k := range at {
+			at[k] = len(stored.before) + k
+		}
+		return series, at
+	}
 	byStep := make(map[int64]float64, len(stored.inside)+len(logged))
 	for _, p := range stored.inside {
 		byStep[p.Step] = p.Value
@@ -373,11 +376,26 @@ func window(m string, stored storedWindow, logged []Point) []Point {
 	for _, p := range logged {
 		byStep[p.Step] = p.Value
 	}
-	series := slices.Clip(stored.before)
+	series = slices.Clip(stored.before)
+	pos := make(map[int64]int, len(byStep))
 	for _, step := range slices.Sorted(maps.Keys(byStep)) {
+		pos[step] = len(series)
 		series = append(series, Point{Metric: m, Step: step, Value: byStep[step]})
 	}
-	return series
+	for k, p := range logged {
+		at[k] = pos[p.Step]
+	}
+	return series, at
+}
+
+// stepsIncrease reports whether ps's steps strictly increase.
+func stepsIncrease(ps []Point) bool {
+	for i := 1; i < len(ps); i++ {
+		if ps[i].Step <= ps[i-1].Step {
+			return false
+		}
+	}
+	return true
 }
 
 // rowsPerInsert is the rows of one SQLite statement: it keeps the
