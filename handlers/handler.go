@@ -14,6 +14,7 @@ import (
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/jobs/slackclient"
 	"github.com/automations-dev/automations/models/people"
+	"github.com/automations-dev/automations/models/runcond"
 	"github.com/automations-dev/automations/models/secretbox"
 )
 
@@ -91,6 +92,8 @@ type Handler struct {
 	passwordLogin bool
 	mailer        *mailer.Mailer
 	metrics       Metrics
+	// conditions keeps run automations' parsed conditions across requests.
+	conditions *runcond.Cache
 }
 
 // New builds the Handler.
@@ -113,6 +116,7 @@ func New(d Deps) *Handler {
 		passwordLogin: d.PasswordLogin,
 		mailer:        d.Mailer,
 		metrics:       d.Metrics,
+		conditions:    runcond.NewCache(),
 	}
 }
 

@@ -22,4 +22,4 @@ func currentRun(c echo.Context) *runs.Scope {
 }
 
 // runEnv is what run events need from the server's configuration.
-func (h *Handler) runEnv() runs.Env { return runs.Env{BaseURL: h.baseURL} }
+func (h *Handler) runEnv() runs.Env { return runs.Env{BaseURL: h.baseURL, Conditions: h.conditions} }

@@ -14,6 +14,7 @@ import (
 	"github.com/automations-dev/automations/jobs/mailer"
 	"github.com/automations-dev/automations/jobs/sender"
 	"github.com/automations-dev/automations/models"
+	"github.com/automations-dev/automations/models/runcond"
 	"github.com/automations-dev/automations/models/runs"
 	"github.com/automations-dev/automations/models/secretbox"
 	"github.com/automations-dev/automations/web/metrics"
@@ -91,7 +92,7 @@ func NewWorker(ctx context.Context, cfg Config, keys Keys, db *gorm.DB, log *slo
 	if timeout <= 0 {
 		timeout = DefaultRunHeartbeatTimeout
 	}
-	sweep := jobs.CrashSweep{DB: db, Env: runs.Env{BaseURL: cfg.BaseURL}, Timeout: timeout, Wake: runner.Wake, Log: log}
+	sweep := jobs.CrashSweep{DB: db, Env: runs.Env{BaseURL: cfg.BaseURL, Conditions: runcond.NewCache()}, Timeout: timeout, Wake: runner.Wake, Log: log}
 	return &Worker{Runner: runner, secrets: box, sender: snd, sweep: sweep, db: db, log: log}, nil
 }
 

@@ -132,7 +132,7 @@ func LogHistory(ctx context.Context, db *gorm.DB, env Env, s *Scope, points []Po
 			return err
 		}
 		s.Run = r
-		cs, err := candidates(tx, s, []string{runcond.RunMetric, runcond.RunMetricChange, runcond.RunMetricZScore})
+		cs, err := candidates(tx, env, s, []string{runcond.RunMetric, runcond.RunMetricChange, runcond.RunMetricZScore})
 		if err != nil {
 			return err
 		}

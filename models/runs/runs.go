@@ -57,6 +57,9 @@ func (r *Run) TagList() []string {
 type Env struct {
 	// BaseURL makes ${run_url} absolute; empty leaves it a path.
 	BaseURL string
+	// Conditions keeps the automations' parsed conditions between
+	// requests (nil: parsed each time).
+	Conditions *runcond.Cache
 }
 
 // RunURL is the link to a run's page.

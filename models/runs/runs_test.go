@@ -38,7 +38,7 @@ func newFixture(t testing.TB) *fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &fixture{db: db, user: u, team: team, project: p, webhook: wh, env: runs.Env{BaseURL: "http://automations.test"}}
+	return &fixture{db: db, user: u, team: team, project: p, webhook: wh, env: runs.Env{BaseURL: "http://automations.test", Conditions: runcond.NewCache()}}
 }
 
 func (f *fixture) automation(t testing.TB, name, typ string, cfg runcond.Config) *models.Automation {

@@ -143,7 +143,7 @@ type candidate struct {
 // candidates reads the enabled automations of the project that watch one
 // of types (through the automations_project_match index) and keeps those
 // whose run-name and user filters admit s's run.
-func candidates(tx *gorm.DB, s *Scope, types []string) ([]candidate, error) {
+func candidates(tx *gorm.DB, env Env, s *Scope, types []string) ([]candidate, error) {
 	var found []candidate
 	if err := tx.Table("automations").Select("id, event_type, event_config").
 		Where("enabled AND project_id = ? AND scope_type = ? AND event_type IN ?", s.Project.ID, models.ScopeProject, types).
@@ -156,7 +156,7 @@ func candidates(tx *gorm.DB, s *Scope, types []string) ([]candidate, error) {
 	}
 	kept := found[:0]
 	for _, c := range found {
-		cfg, err := runcond.Parse(c.EventType, c.Raw)
+		cfg, err := env.Conditions.Parse(c.EventType, c.Raw)
 		if err != nil {
 			continue // saved through validation; a bad row fires nothing rather than failing the log
 		}
@@ -241,7 +241,7 @@ func eventVars(env Env, s *Scope, typ string, author *models.User) models.EventV
 // a delivery for each RUN_STATE automation of the project that watches
 // the state, admits the run and is not cooling down for it.
 func fireState(ctx context.Context, tx *gorm.DB, env Env, s *Scope, author *models.User) (int, error) {
-	cs, err := candidates(tx.WithContext(ctx), s, []string{runcond.RunState})
+	cs, err := candidates(tx.WithContext(ctx), env, s, []string{runcond.RunState})
 	if err != nil || len(cs) == 0 {
 		return 0, err
 	}
