@@ -93,7 +93,21 @@ func EventTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 			h.Unreserve(len(b.local))
 		}
 	}()
-	err := db.WithContext(context.WithValue(ctx, batchKey{}, b)).Transaction(fn)
+	err := db.WithContext(context.WithValue(ctx, batchKey{}, b)).Transaction(func(tx *gorm.DB) error {
+		if Dialect(tx) == "postgres" && h.HasRoom() {
+			// Deliveries leased here take the claim lock (leaseLocalPostgres).
+			// Taking it first, before the change locks any row (a version
+			// takes its collection's counter), keeps a transaction from
+			// holding that row while it queues for the claim lock: the
+			// collection's other events queued behind it, and open-loop p99
+			// at half the maximum rate reached a second (measured: 33–100 ms
+			// this way, 8 ms–1.1 s the other).
+			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, claimLockKey).Error; err != nil {
+				return fmt.Errorf("take the claim lock: %w", err)
+			}
+		}
+		return fn(tx)
+	})
 	committed = err == nil
 	return err
 }
