@@ -56,6 +56,9 @@ type eventBatch struct {
 	handoff DeliveryHandoff
 	local   []Delivery
 	queued  int
+	// claimLocked: the transaction took the claim lock first, so it may
+	// lease deliveries locally on PostgreSQL.
+	claimLocked bool
 }
 
 type batchKey struct{}
@@ -95,21 +98,34 @@ func EventTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 	}()
 	err := db.WithContext(context.WithValue(ctx, batchKey{}, b)).Transaction(func(tx *gorm.DB) error {
 		if Dialect(tx) == "postgres" && h.HasRoom() {
-			// Deliveries leased here take the claim lock (leaseLocalPostgres).
-			// Taking it first, before the change locks any row (a version
-			// takes its collection's counter), keeps a transaction from
-			// holding that row while it queues for the claim lock: the
-			// collection's other events queued behind it, and open-loop p99
-			// at half the maximum rate reached a second (measured: 33–100 ms
-			// this way, 8 ms–1.1 s the other).
+			// Leasing deliveries here needs the claim lock
+			// (leaseLocalPostgres). It is taken first, before the change
+			// locks any row (a version takes its collection's counter), and
+			// only then: a transaction holding such a row while it queued
+			// for the claim lock made the collection's other events queue
+			// behind it (open-loop p99 at half the maximum rate reached a
+			// second), and one taking it after a row another transaction
+			// with the claim lock waits for would deadlock. Without it, the
+			// transaction's deliveries are queued for a claim.
 			if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, claimLockKey).Error; err != nil {
 				return fmt.Errorf("take the claim lock: %w", err)
 			}
+			b.claimLocked = true
 		}
 		return fn(tx)
 	})
 	committed = err == nil
 	return err
+}
+
+// mayLeaseLocally reports whether the transaction may insert deliveries
+// leased to the local runner: on PostgreSQL only under the claim lock it
+// took first; on SQLite (one writer at a time) when the runner has room.
+func (b *eventBatch) mayLeaseLocally(tx *gorm.DB) bool {
+	if Dialect(tx) == "postgres" {
+		return b.claimLocked
+	}
+	return b.handoff.HasRoom()
 }
 
 // insertQueuedOrLeased is insertQueued when the event transaction has a
@@ -120,7 +136,11 @@ func EventTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 // counted under the claim lock (see leaseLocalPostgres); a webhook with a
 // per-minute limit, or disabled, gets queued rows, for the claim to decide.
 func insertQueuedOrLeased(tx *gorm.DB, b *eventBatch, eventID int64, ev MatchTarget, ids []int64, now time.Time) (int, error) {
-	lease, reserved := b.handoff.Reserve(len(ids))
+	var lease LocalLease
+	reserved := 0
+	if b.mayLeaseLocally(tx) {
+		lease, reserved = b.handoff.Reserve(len(ids))
+	}
 	if reserved == 0 {
 		n, err := insertQueued(tx, eventID, ev, ids, now)
 		b.queued += n
@@ -167,7 +187,8 @@ func localRoom(postgres bool) string {
 )`
 }
 
-// leaseLocalPostgres takes the claim lock (claimLockKey), then inserts the
+// leaseLocalPostgres runs under the claim lock (claimLockKey, which
+// EventTransaction took first) and inserts the
 // deliveries in one statement: the first `reserved` that fit leased to the
 // local runner (noted in delivery_leases like a claim's), the rest queued.
 // The lock is held to the commit, so no claim or other event transaction
@@ -180,9 +201,6 @@ func localRoom(postgres bool) string {
 // as many as the claims they replace. (Trying the lock and queueing when
 // it is taken would spare the wait but make the handoff a matter of luck.)
 func leaseLocalPostgres(tx *gorm.DB, eventID int64, ev MatchTarget, ids []int64, now time.Time, lease LocalLease, reserved int) (int, []Delivery, error) {
-	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, claimLockKey).Error; err != nil {
-		return 0, nil, fmt.Errorf("queue deliveries: take the claim lock: %w", err)
-	}
 	where, args, err := candidates(ev)
 	if err != nil {
 		return 0, nil, err
