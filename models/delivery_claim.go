@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -94,21 +93,6 @@ const claimUpdate = `
 UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = ?, leased_by = ?, updated_at = ?
 WHERE id IN `
 
-// numbered turns each "?" of q into $1, $2 … in order (PostgreSQL).
-func numbered(q string) string {
-	var b strings.Builder
-	n := 0
-	for _, r := range q {
-		if r == '?' {
-			n++
-			b.WriteString("$" + strconv.Itoa(n))
-			continue
-		}
-		b.WriteRune(r)
-	}
-	return b.String()
-}
-
 // claimLeasePostgres ends PostgreSQL's claim after "picked": it leases the
 // rows and notes each one with a webhook in delivery_leases (a row a dead
 // worker left is already there).
@@ -122,8 +106,8 @@ SELECT ` + deliveryColumns + ` FROM claimed`
 // PostgreSQL claims in one statement, by whether some webhook has a
 // per-minute limit.
 var claimPostgres = [2]string{
-	numbered(pickStatement(true, false) + claimLeasePostgres),
-	numbered(pickStatement(true, true) + claimLeasePostgres),
+	numberParams(pickStatement(true, false)+claimLeasePostgres, 1),
+	numberParams(pickStatement(true, true)+claimLeasePostgres, 1),
 }
 
 // anyPerMinuteLimit is 1 when some webhook has a per-minute limit.

@@ -178,9 +178,9 @@ SELECT e.event_id, EXISTS (SELECT 1 FROM cand WHERE special), (SELECT count(*) F
 	return nil
 }
 
-// numberParams rewrites the ? parameters of a condition built for gorm as
-// $from, $from+1, … for a raw statement. (The conditions here hold no
-// question marks in literals.)
+// numberParams rewrites the ? parameters of a statement or condition
+// built for gorm as $from, $from+1, … for a raw PostgreSQL statement.
+// (The statements here hold no question marks in literals.)
 func numberParams(cond string, from int) string {
 	var b strings.Builder
 	for i := 0; i < len(cond); i++ {

@@ -434,32 +434,25 @@ func (c *Config) Stat(typ string, values []float64) (Stat, bool) {
 	return Stat{}, false
 }
 
-// Holds decides c on a Stat computed for c's key.
+// Holds decides c on a Stat computed for c's key: a threshold on one side
+// of it (Bound, which an evaluator of many conditions sorts by), or, for
+// == and !=, the comparison itself.
 func (c *Config) Holds(typ string, st Stat) bool {
 	if st.Undefined {
 		return false
 	}
-	switch typ {
-	case RunMetric:
-		return compare(st.Compared, c.Op, *c.Threshold)
-	case RunMetricChange:
-		diff, amount := st.Compared, *c.Amount
-		switch c.Direction {
-		case "increase":
-			return diff >= amount
-		case "decrease":
-			return -diff >= amount
-		}
-		return math.Abs(diff) >= amount
-	case RunMetricZScore:
-		z, t := st.Compared, *c.Threshold
-		switch c.Direction {
-		case "above":
-			return z >= t
-		case "below":
-			return z <= -t
-		}
-		return math.Abs(z) >= t
+	if side, strict, bound, ok := c.Bound(typ); ok {
+		v := SideOf(side, st.Compared)
+		return v > bound || !strict && v == bound
+	}
+	if typ != RunMetric {
+		return false
+	}
+	switch c.Op {
+	case "==":
+		return st.Compared == *c.Threshold
+	case "!=":
+		return st.Compared != *c.Threshold
 	}
 	return false
 }
@@ -483,24 +476,6 @@ func mean(values []float64) float64 {
 		s += v
 	}
 	return s / float64(len(values))
-}
-
-func compare(v float64, op string, t float64) bool {
-	switch op {
-	case ">":
-		return v > t
-	case ">=":
-		return v >= t
-	case "<":
-		return v < t
-	case "<=":
-		return v <= t
-	case "==":
-		return v == t
-	case "!=":
-		return v != t
-	}
-	return false
 }
 
 // Sides of a Stat's Compared value that Bound orders conditions on.

@@ -28,12 +28,15 @@ func firstFirings(cs []*candidate, series []float64, at []int) []firing {
 	for i := range out {
 		out[i].at = -1
 	}
+	type member struct {
+		i     int // into cs
+		bound float64
+	}
 	type bucket struct {
 		side    int
 		strict  bool
-		members []int // into cs, by bound ascending
-		bounds  []float64
-		head    int // members before head have fired
+		members []member // by bound ascending
+		head    int      // members before head have fired
 	}
 	type group struct {
 		rep     *candidate // any member: the statistic depends only on the key
@@ -59,7 +62,7 @@ func firstFirings(cs []*candidate, series []float64, at []int) []firing {
 			groups = append(groups, g)
 		}
 		g.left++
-		side, strict, _, ok := c.cfg.Bound(c.EventType)
+		side, strict, bound, ok := c.cfg.Bound(c.EventType)
 		if !ok {
 			g.linear = append(g.linear, i)
 			continue
@@ -71,15 +74,10 @@ func firstFirings(cs []*candidate, series []float64, at []int) []firing {
 			buckets[bk] = b
 			g.buckets = append(g.buckets, b)
 		}
-		b.members = append(b.members, i)
+		b.members = append(b.members, member{i, bound})
 	}
 	for _, b := range buckets {
-		bound := func(i int) float64 { _, _, v, _ := cs[i].cfg.Bound(cs[i].EventType); return v }
-		slices.SortStableFunc(b.members, func(x, y int) int { return cmp.Compare(bound(x), bound(y)) })
-		b.bounds = make([]float64, len(b.members))
-		for j, m := range b.members {
-			b.bounds[j] = bound(m)
-		}
+		slices.SortStableFunc(b.members, func(x, y member) int { return cmp.Compare(x.bound, y.bound) })
 	}
 	for k, pos := range at {
 		for _, g := range groups {
@@ -93,8 +91,8 @@ func firstFirings(cs []*candidate, series []float64, at []int) []firing {
 			}
 			for _, b := range g.buckets {
 				score := runcond.SideOf(b.side, st.Compared)
-				for b.head < len(b.members) && (b.bounds[b.head] < score || !b.strict && b.bounds[b.head] == score) {
-					out[b.members[b.head]] = firing{at: k, value: st.Reported}
+				for b.head < len(b.members) && (b.members[b.head].bound < score || !b.strict && b.members[b.head].bound == score) {
+					out[b.members[b.head].i] = firing{at: k, value: st.Reported}
 					b.head++
 					g.left--
 				}
