@@ -290,41 +290,10 @@ type storedWindow struct {
 func readWindows(tx *gorm.DB, runID int64, batch map[string][]Point, need map[string]int, appendOnly bool) (map[string]storedWindow, error) {
 	out := make(map[string]storedWindow, len(batch))
 	names := slices.Sorted(maps.Keys(batch))
-	if models.Dialect(tx) == "postgres" {
-		var ms []string
-		var firsts, limits []int64
-		for _, m := range names {
-			if need[m] > 1 {
-				ms = append(ms, m)
-				firsts = append(firsts, batch[m][0].Step)
-				limits = append(limits, int64(need[m]-1))
-			}
-		}
-		if len(ms) > 0 {
-			rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT t.m, h.step, h.value
-FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS t(m, first, n)
-CROSS JOIN LATERAL (SELECT step, value FROM run_history
-  WHERE run_id = $1 AND metric = t.m AND step < t.first ORDER BY step DESC LIMIT t.n) h`, runID, ms, firsts, limits)
-			if err != nil {
-				return nil, fmt.Errorf("read history windows: %w", err)
-			}
-			defer rows.Close()
-			for rows.Next() {
-				var p Point
-				if err := rows.Scan(&p.Metric, &p.Step, &p.Value); err != nil {
-					return nil, fmt.Errorf("read history windows: %w", err)
-				}
-				w := out[p.Metric]
-				w.before = append(w.before, p)
-				out[p.Metric] = w
-			}
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("read history windows: %w", err)
-			}
-			for m, w := range out {
-				slices.SortFunc(w.before, func(a, b Point) int { return cmpInt(a.Step, b.Step) })
-				out[m] = w
-			}
+	postgres := models.Dialect(tx) == "postgres"
+	if postgres {
+		if err := readBeforePG(tx, runID, names, batch, need, out); err != nil {
+			return nil, err
 		}
 		if appendOnly {
 			return out, nil
@@ -334,7 +303,7 @@ CROSS JOIN LATERAL (SELECT step, value FROM run_history
 		logged := batch[m]
 		first, last := logged[0].Step, logged[len(logged)-1].Step
 		w := out[m]
-		if need[m] > 1 && models.Dialect(tx) != "postgres" {
+		if need[m] > 1 && !postgres {
 			// Newest first through the key, then reversed.
 			if err := tx.Table("run_history").Select("metric, step, value").
 				Where("run_id = ? AND metric = ? AND step < ?", runID, m, first).
@@ -351,6 +320,48 @@ CROSS JOIN LATERAL (SELECT step, value FROM run_history
 		out[m] = w
 	}
 	return out, nil
+}
+
+// readBeforePG reads, in one statement, each metric's up to need-1 stored
+// values before the batch's first step into out's before, oldest first.
+func readBeforePG(tx *gorm.DB, runID int64, names []string, batch map[string][]Point, need map[string]int, out map[string]storedWindow) error {
+	var ms []string
+	var firsts, limits []int64
+	for _, m := range names {
+		if need[m] > 1 {
+			ms = append(ms, m)
+			firsts = append(firsts, batch[m][0].Step)
+			limits = append(limits, int64(need[m]-1))
+		}
+	}
+	if len(ms) == 0 {
+		return nil
+	}
+	rows, err := tx.Statement.ConnPool.QueryContext(tx.Statement.Context, `SELECT t.m, h.step, h.value
+FROM unnest($2::text[], $3::bigint[], $4::bigint[]) AS t(m, first, n)
+CROSS JOIN LATERAL (SELECT step, value FROM run_history
+  WHERE run_id = $1 AND metric = t.m AND step < t.first ORDER BY step DESC LIMIT t.n) h`, runID, ms, firsts, limits)
+	if err != nil {
+		return fmt.Errorf("read history windows: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var p Point
+		if err := rows.Scan(&p.Metric, &p.Step, &p.Value); err != nil {
+			return fmt.Errorf("read history windows: %w", err)
+		}
+		w := out[p.Metric]
+		w.before = append(w.before, p)
+		out[p.Metric] = w
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read history windows: %w", err)
+	}
+	for m, w := range out {
+		slices.SortFunc(w.before, func(a, b Point) int { return cmpInt(a.Step, b.Step) })
+		out[m] = w
+	}
+	return nil
 }
 
 // window is the run's series of metric m that the batch's steps are
