@@ -72,6 +72,9 @@ type Runner struct {
 	// limited: deliveries were due but the last claim could not take
 	// them (their webhooks had no room); finished attempts wake the loop.
 	limited atomic.Bool
+	// sending counts the attempts workers are making (record waits for
+	// their outcomes only while there are some).
+	sending atomic.Int64
 }
 
 // NewRunner builds a runner for the given actions by action type.
@@ -132,7 +135,10 @@ func (r *Runner) Run(ctx context.Context) error {
 		workers.Go(func() {
 			for d := range queue {
 				r.room.put(1)
-				results <- finished{r.attempt(workCtx, &d)}
+				r.sending.Add(1)
+				res := r.attempt(workCtx, &d)
+				r.sending.Add(-1)
+				results <- finished{res}
 			}
 		})
 	}
@@ -359,13 +365,30 @@ func safePerform(ctx context.Context, a Action, d *models.Delivery) (out Outcome
 	return a.Perform(ctx, d)
 }
 
+// Recording waits a little for a fuller batch (record): each completion
+// statement costs about 0.45 ms of PostgreSQL however few rows it has
+// (planned per call, see completeAttemptsPostgres), and at full rate the
+// batches were 6 rows on average. The wait delays only the recording, not
+// any request; it is skipped when nothing else is being sent, or when
+// deliveries wait for room under their webhooks' limits, which a recorded
+// outcome makes.
+const (
+	recordBatch = 32
+	recordWait  = 2 * time.Millisecond
+)
+
 // record writes outcomes in batches: whatever has arrived while the
-// previous batch was being written goes into the next transaction.
+// previous batch was being written goes into the next transaction, and
+// while other attempts are still being sent, what arrives in the next
+// recordWait, up to recordBatch.
 func (r *Runner) record(results <-chan finished) {
 	const maxBatch = 256
 	batch := make([]models.AttemptResult, 0, maxBatch)
+	wait := time.NewTimer(recordWait)
+	wait.Stop()
 	for f := range results {
 		batch = append(batch[:0], f.result)
+		waiting := false
 	drain:
 		for len(batch) < maxBatch {
 			select {
@@ -374,10 +397,28 @@ func (r *Runner) record(results <-chan finished) {
 					break drain
 				}
 				batch = append(batch, more.result)
+				continue
 			default:
+			}
+			if len(batch) >= recordBatch || r.sending.Load() == 0 || r.limited.Load() {
+				break
+			}
+			// Nothing more yet: wait for more, until the timer.
+			if !waiting {
+				waiting = true
+				wait.Reset(recordWait)
+			}
+			select {
+			case more, ok := <-results:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, more.result)
+			case <-wait.C:
 				break drain
 			}
 		}
+		wait.Stop()
 		r.flush(batch)
 	}
 }
