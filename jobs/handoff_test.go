@@ -344,3 +344,55 @@ func TestConcurrentEventsOfOneCollectionNeitherDeadlockNorLoseDeliveries(t *test
 		t.Fatalf("%d deliveries (%v), want %d", n, err, events*4)
 	}
 }
+
+// roomyHandoff always has room, for worker "local".
+type roomyHandoff struct{}
+
+func (roomyHandoff) Reserve(n int) (models.LocalLease, int) {
+	return models.LocalLease{WorkerID: "local", Lease: time.Minute}, n
+}
+func (roomyHandoff) HasRoom() bool                    { return true }
+func (roomyHandoff) Unreserve(int)                    {}
+func (roomyHandoff) Committed([]models.Delivery, int) {}
+
+// An event transaction takes the claim lock only for the deliveries it
+// writes at its end (PostgreSQL): while it is still making its change,
+// other workers' claims run. (Taking it first made every claim wait for
+// whole event transactions.) SQLite has one writer at a time, so there
+// every transaction waits for the one before.
+func TestClaimsRunWhileAnEventTransactionIsOpen(t *testing.T) {
+	if modeltest.Kind() != "postgres" {
+		t.Skip("SQLite transactions that write take turns")
+	}
+	db := modeltest.Open(t)
+	f := newEventFixture(t, db, "http://127.0.0.1:9/", 2, models.WebhookSpec{MaxConcurrent: 10})
+	f.logEvent(t, context.Background()) // two deliveries queued for a claim
+	inside, claimed := make(chan struct{}), make(chan struct{})
+	txDone := make(chan error, 1)
+	go func() {
+		ctx := models.WithDeliveryHandoff(context.Background(), roomyHandoff{})
+		txDone <- models.EventTransaction(ctx, db, func(tx *gorm.DB) error {
+			if err := tx.Exec("UPDATE projects SET name = name WHERE id = ?", f.project.ID).Error; err != nil {
+				return err
+			}
+			close(inside)
+			<-claimed
+			return nil
+		})
+	}()
+	select {
+	case <-inside:
+	case err := <-txDone:
+		t.Fatalf("the event transaction ended early: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ds, err := models.ClaimDue(ctx, db, "other", 10, time.Minute)
+	close(claimed)
+	if err != nil || len(ds) != 2 {
+		t.Fatalf("claim while an event transaction is open: %d deliveries, %v; want 2 at once", len(ds), err)
+	}
+	if err := <-txDone; err != nil {
+		t.Fatal(err)
+	}
+}
