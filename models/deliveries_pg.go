@@ -72,7 +72,7 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
 	}
 	// A result whose lease was taken over by another worker (it ran past
 	// the lease) still records its attempt but does not change the state,
-	// nor end the other worker's delivery_leases row.
+	// nor take the other worker's lease from the webhook's count.
 	// Sent unprepared, so planned per call (see claimDuePostgres): the
 	// join on deliveries stays an index lookup as the table grows.
 	_, err = sqlDB.ExecContext(ctx, `WITH r AS (
@@ -86,10 +86,8 @@ func completeAttemptsPostgres(ctx context.Context, db *gorm.DB, results []Attemp
     completed_at = CASE WHEN r.outcome = 'retrying' THEN d.completed_at ELSE $16 END,
     last_status = r.response_status, last_error = r.error, updated_at = $16
   FROM r WHERE d.id = r.delivery_id AND d.state = 'running' AND d.leased_by = r.worker
-  RETURNING d.id
-), unleased AS (
-  DELETE FROM delivery_leases WHERE delivery_id IN (SELECT id FROM moved)
-), healed AS (
+  RETURNING d.webhook_id
+), `+inflightChange("-", `SELECT webhook_id FROM moved`)+`, healed AS (
   UPDATE webhooks SET failure_streak = 0, failing_since = NULL WHERE id = ANY($19::bigint[]) AND failure_streak <> 0
 )
 INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, request_url, request_headers, request_body,

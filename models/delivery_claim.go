@@ -42,21 +42,20 @@ func pickStatement(postgres, perMinute bool) string {
   WHERE a.started_at > ? AND d.webhook_id IN (SELECT id FROM webhooks WHERE max_per_minute > 0)
   GROUP BY d.webhook_id`
 	}
-	// PostgreSQL finds the leased rows through delivery_leases: an index on
-	// the leased rows of deliveries would make every claim a non-HOT update
-	// (migration 00022). The lease itself is still read from deliveries, so
-	// a note left by a dead worker stops counting when its lease runs out;
-	// it is read by a subquery per note, so always by primary key (as a
-	// join, a table the planner has no statistics for yet is guessed large
-	// and deliveries scanned whole).
 	inflight := `
   SELECT webhook_id, count(*) AS n FROM deliveries
   WHERE webhook_id IS NOT NULL AND leased_by <> '' AND lease_until >= ? GROUP BY webhook_id`
+	// PostgreSQL keeps the count in webhook_inflight (migration 00026): an
+	// index on the leased rows of deliveries would make every claim a
+	// non-HOT update. That count includes leases that expired, until their
+	// deliveries are claimed again; claiming one again (relet) takes no
+	// room, since its old lease is already counted. (SQLite counts only
+	// live leases, so there every claim needs room.)
+	reletCand, reletPicked := "", ""
 	if postgres {
 		inflight = `
-  SELECT l.webhook_id, count(*) AS n FROM delivery_leases l
-  WHERE (SELECT d.lease_until FROM deliveries d WHERE d.id = l.delivery_id AND d.leased_by <> '') >= ?
-  GROUP BY l.webhook_id`
+  SELECT webhook_id, n FROM webhook_inflight`
+		reletCand, reletPicked = "leased_by <> '' OR ", "c.relet OR "
 	}
 	return `WITH inflight AS (` + inflight + `
 ), recent AS (` + recent + `
@@ -66,22 +65,25 @@ func pickStatement(postgres, perMinute bool) string {
       ELSE w.max_concurrent - COALESCE(i.n, 0) END AS room
   FROM webhooks w LEFT JOIN inflight i ON i.webhook_id = w.id LEFT JOIN recent r ON r.webhook_id = w.id
 ), cand AS (
-  SELECT id, webhook_id, next_attempt_at FROM deliveries
+  SELECT id, webhook_id, next_attempt_at, leased_by <> '' AS relet FROM deliveries
   WHERE ` + claimable + ` AND state <> 'held'
-    AND (webhook_id IS NULL OR webhook_id NOT IN (SELECT id FROM room WHERE room <= 0))
+    AND (webhook_id IS NULL OR ` + reletCand + `webhook_id NOT IN (SELECT id FROM room WHERE room <= 0))
   ORDER BY next_attempt_at LIMIT ?` + lock + `
 ), picked AS (
-  SELECT c.id FROM (SELECT id, webhook_id, next_attempt_at,
-      row_number() OVER (PARTITION BY webhook_id ORDER BY next_attempt_at, id) AS rn FROM cand) c
+  SELECT c.id, c.webhook_id, c.relet FROM (SELECT id, webhook_id, next_attempt_at, relet,
+      row_number() OVER (PARTITION BY webhook_id, relet ORDER BY next_attempt_at, id) AS rn FROM cand) c
     LEFT JOIN room ON room.id = c.webhook_id
-  WHERE c.webhook_id IS NULL OR room.room IS NULL OR c.rn <= room.room
+  WHERE c.webhook_id IS NULL OR ` + reletPicked + `room.room IS NULL OR c.rn <= room.room
   ORDER BY c.next_attempt_at LIMIT ?
 )`
 }
 
 // pickArgs are pickStatement's parameters in order.
-func pickArgs(now time.Time, perMinute bool, limit int) []any {
-	args := []any{now}
+func pickArgs(postgres bool, now time.Time, perMinute bool, limit int) []any {
+	var args []any
+	if !postgres {
+		args = append(args, now) // live leases
+	}
 	if perMinute {
 		args = append(args, now.Add(-time.Minute))
 	}
@@ -94,14 +96,28 @@ UPDATE deliveries SET state = 'running', attempts = attempts + 1, lease_until = 
 WHERE id IN `
 
 // claimLeasePostgres ends PostgreSQL's claim after "picked": it leases the
-// rows and notes each one with a webhook in delivery_leases (a row a dead
-// worker left is already there).
-const claimLeasePostgres = `, claimed AS (` + claimUpdate + `(SELECT id FROM picked) RETURNING ` + deliveryColumns + `
-), noted AS (
-  INSERT INTO delivery_leases (delivery_id, webhook_id)
-  SELECT id, webhook_id FROM claimed WHERE webhook_id IS NOT NULL ON CONFLICT (delivery_id) DO NOTHING
-)
+// rows and counts the new leases in flight (one a dead worker left is
+// already counted).
+var claimLeasePostgres = `, claimed AS (` + claimUpdate + `(SELECT id FROM picked) RETURNING ` + deliveryColumns + `
+), ` + inflightChange("+", `SELECT webhook_id FROM picked WHERE NOT relet`) + `
 SELECT ` + deliveryColumns + ` FROM claimed`
+
+// inflightChange returns WITH clauses that add (sign "+") or subtract
+// (sign "-") one per row of rows, a query of webhook_id rows (one per
+// lease begun or ended), to webhook_inflight's counters. They lock the
+// counters in webhook order first, so statements changing the same
+// webhooks never wait for each other in a cycle, then update them.
+func inflightChange(sign, rows string) string {
+	return `inflight_rows AS MATERIALIZED (SELECT webhook_id FROM (` + rows + `) r WHERE webhook_id IS NOT NULL
+), inflight_locked AS MATERIALIZED (
+  SELECT webhook_id FROM webhook_inflight WHERE webhook_id IN (SELECT webhook_id FROM inflight_rows)
+  ORDER BY webhook_id FOR UPDATE
+), inflight_changed AS (
+  UPDATE webhook_inflight c SET n = c.n ` + sign + ` k.n
+  FROM (SELECT webhook_id, count(*) AS n FROM inflight_rows GROUP BY webhook_id) k JOIN inflight_locked USING (webhook_id)
+  WHERE c.webhook_id = k.webhook_id
+)`
+}
 
 // PostgreSQL claims in one statement, by whether some webhook has a
 // per-minute limit.
@@ -144,7 +160,7 @@ func claimDuePostgres(ctx context.Context, db *gorm.DB, workerID string, limit i
 	// statement would keep, per connection, a generic plan made while the
 	// table was tiny (a sequential scan) long after it has grown.
 	now := time.Now().UTC()
-	args := append(pickArgs(now, perMinute == 1, limit), now.Add(lease), workerID, now)
+	args := append(pickArgs(true, now, perMinute == 1, limit), now.Add(lease), workerID, now)
 	rows, err := tx.QueryContext(ctx, claimPostgres[perMinute], append([]any{pgx.QueryExecModeExec}, args...)...)
 	if err != nil {
 		return nil, fmt.Errorf("claim deliveries: %w", err)
@@ -187,7 +203,7 @@ func claimDueSQLite(ctx context.Context, db *gorm.DB, workerID string, limit int
 		}
 		now := time.Now().UTC()
 		var ids []int64
-		if err := tx.Raw(pickStatement(false, perMinute == 1)+" SELECT id FROM picked", pickArgs(now, perMinute == 1, limit)...).
+		if err := tx.Raw(pickStatement(false, perMinute == 1)+" SELECT id FROM picked", pickArgs(false, now, perMinute == 1, limit)...).
 			Scan(&ids).Error; err != nil {
 			return err
 		}
@@ -238,14 +254,16 @@ func ExpireAllLeases(ctx context.Context, db *gorm.DB) (int64, error) {
 }
 
 // unleasing turns stmt, an UPDATE of deliveries that ends leases, into one
-// that also deletes their delivery_leases rows on PostgreSQL: only those
-// of the rows it changed, so a lease another worker took over stays noted.
+// that also takes them from webhook_inflight's counters on PostgreSQL:
+// only the rows it changed, so a lease another worker took over still
+// counts.
 func unleasing(db *gorm.DB, stmt string) string {
 	if Dialect(db) != "postgres" {
 		return stmt
 	}
-	return `WITH unleased AS (` + stmt + ` RETURNING id)
-DELETE FROM delivery_leases WHERE delivery_id IN (SELECT id FROM unleased)`
+	return `WITH unleased AS (` + stmt + ` RETURNING id, webhook_id), ` +
+		inflightChange("-", `SELECT webhook_id FROM unleased`) + `
+SELECT count(*) FROM unleased`
 }
 
 // ExplainClaim returns PostgreSQL's plan for a claim of limit deliveries
@@ -258,7 +276,7 @@ func ExplainClaim(ctx context.Context, db *gorm.DB, limit int) (string, error) {
 		return "", fmt.Errorf("explain the claim: %w", err)
 	}
 	now := time.Now().UTC()
-	args := append([]any{pgx.QueryExecModeExec}, pickArgs(now, false, limit)...)
+	args := append([]any{pgx.QueryExecModeExec}, pickArgs(true, now, false, limit)...)
 	rows, err := sqlDB.QueryContext(ctx, "EXPLAIN "+claimPostgres[0], append(args, now.Add(time.Minute), "explain", now)...)
 	if err != nil {
 		return "", fmt.Errorf("explain the claim: %w", err)

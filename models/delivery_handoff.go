@@ -140,6 +140,19 @@ func (b *eventBatch) flush(tx *gorm.DB) error {
 	if err := tx.Exec(`SELECT pg_advisory_xact_lock(?)`, claimLockKey).Error; err != nil {
 		return fmt.Errorf("take the claim lock: %w", err)
 	}
+	if len(b.deferred) > 1 {
+		// Each insert locks the counters it changes in webhook order; over
+		// several inserts that order holds only if they are locked first.
+		var ids []int64
+		for _, d := range b.deferred {
+			ids = append(ids, d.ids...)
+		}
+		err := tx.Exec(`SELECT 1 FROM webhook_inflight WHERE webhook_id IN (
+  SELECT webhook_id FROM automations WHERE id IN ?) ORDER BY webhook_id FOR UPDATE`, ids).Error
+		if err != nil {
+			return fmt.Errorf("lock the counts of requests in flight: %w", err)
+		}
+	}
 	for _, d := range b.deferred {
 		if _, err := b.insertLeased(tx, d); err != nil {
 			return err
@@ -205,13 +218,13 @@ func (b *eventBatch) insertLeased(tx *gorm.DB, d deferredDeliveries) (int, error
 // action_type) that may be leased locally: webhook deliveries whose
 // webhook is enabled, has no per-minute limit, and has room under
 // max_concurrent for them. Requests in flight are counted from every lease
-// (PostgreSQL: delivery_leases; SQLite: leased rows), expired ones too: a
+// (PostgreSQL: webhook_inflight; SQLite: leased rows), expired ones too: a
 // dead worker's lease counts until its delivery is claimed again, which
 // can only make the local path give way to the claim, never exceed a limit.
 func localRoom(postgres bool) string {
 	inflight := `(SELECT count(*) FROM deliveries d WHERE d.webhook_id = w.id AND d.leased_by <> '')`
 	if postgres {
-		inflight = `(SELECT count(*) FROM delivery_leases l WHERE l.webhook_id = w.id)`
+		inflight = `COALESCE((SELECT c.n FROM webhook_inflight c WHERE c.webhook_id = w.id), 0)`
 	}
 	return `room AS (
   SELECT w.id, w.max_concurrent - ` + inflight + ` AS room FROM webhooks w
@@ -224,7 +237,7 @@ func localRoom(postgres bool) string {
 
 // leaseLocalPostgres runs under the claim lock (claimLockKey, which flush
 // took) and inserts the deliveries in one statement: the first `reserved`
-// that fit leased to the local runner (noted in delivery_leases like a
+// that fit leased to the local runner (counted in webhook_inflight like a
 // claim's), the rest queued. The lock is held to the commit, so no claim
 // or other event transaction counts requests in flight between this count
 // and the commit: together they never put more in flight than a webhook
@@ -253,10 +266,7 @@ func leaseLocalPostgres(tx *gorm.DB, eventID int64, ev MatchTarget, ids []int64,
     CASE WHEN p.local THEN v.lease_until END, CASE WHEN p.local THEN v.worker ELSE '' END, v.at, v.at
   FROM pick p, v ORDER BY p.id
   RETURNING `+deliveryColumns+`
-), noted AS (
-  INSERT INTO delivery_leases (delivery_id, webhook_id)
-  SELECT id, webhook_id FROM ins WHERE leased_by <> '' AND webhook_id IS NOT NULL
-)
+), `+inflightChange("+", `SELECT webhook_id FROM ins WHERE leased_by <> ''`)+`
 SELECT ins.*, COALESCE(r.payload_template, ''), COALESCE(r.action_config, '')
 FROM ins LEFT JOIN automation_revisions r ON ins.leased_by <> '' AND r.id = ins.revision_id`, args...).Rows()
 	if err != nil {
