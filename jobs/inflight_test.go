@@ -193,3 +193,87 @@ func TestInflightCountersOfSeveralWebhooksNeitherDeadlockNorDrift(t *testing.T) 
 		t.Fatalf("%d requests in flight, want the %d leased locally", total, workers*webhooks)
 	}
 }
+
+// barrierHandoff has room always, but lets no event transaction go on
+// from asking for room (HasRoom, once its event is written) until n of
+// them have, or a timeout: what they do next overlaps as much as it can.
+type barrierHandoff struct {
+	roomyHandoff
+	arrived chan struct{}
+	all     chan struct{}
+}
+
+func newBarrierHandoff(n int) *barrierHandoff {
+	h := &barrierHandoff{arrived: make(chan struct{}, n), all: make(chan struct{})}
+	go func() {
+		defer close(h.all)
+		timeout := time.After(10 * time.Second)
+		for range n {
+			select {
+			case <-h.arrived:
+			case <-timeout:
+				return
+			}
+		}
+	}()
+	return h
+}
+
+func (h *barrierHandoff) HasRoom() bool {
+	select {
+	case h.arrived <- struct{}{}:
+		<-h.all
+	case <-h.all: // later ones go at once
+	}
+	return true
+}
+
+// Event transactions leasing locally and claims by other workers, all at
+// once and with nothing finishing, never put more requests in flight for
+// a webhook than its max_concurrent: each counts under the claim lock, in
+// a statement begun after it.
+func TestConcurrentLocalLeasesAndClaimsStayWithinTheLimit(t *testing.T) {
+	db := modeltest.Open(t)
+	ctx := context.Background()
+	const limit, events = 5, 12
+	f := newEventFixture(t, db, "http://127.0.0.1:9/", 3, models.WebhookSpec{MaxConcurrent: limit})
+	together := events
+	if modeltest.Kind() != "postgres" {
+		together = 1 // SQLite's writers take turns from BEGIN: none would reach it
+	}
+	h := newBarrierHandoff(together)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*events)
+	for i := range events {
+		wg.Go(func() {
+			// Each to its own collection: versions of one take turns.
+			_, _, err := models.LogArtifact(models.WithDeliveryHandoff(ctx, h), db, f.team, f.project,
+				models.NewArtifact{Name: fmt.Sprintf("m%d", i), Type: "model"}, f.user)
+			errs <- err
+		})
+		wg.Go(func() {
+			_, err := models.ClaimDue(ctx, db, fmt.Sprintf("w%d", i), 4, time.Minute)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var leased, total int64
+	if err := db.Model(&models.Delivery{}).Where("leased_by <> ''").Count(&leased).Error; err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Model(&models.Delivery{}).Count(&total).Error; err != nil {
+		t.Fatal(err)
+	}
+	if leased > limit || total != 3*events {
+		t.Fatalf("%d of %d deliveries leased at once, want at most %d of %d", leased, total, limit, 3*events)
+	}
+	if modeltest.Kind() == "postgres" {
+		checkInflight(t, db)
+	}
+}
