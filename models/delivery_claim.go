@@ -51,11 +51,11 @@ func pickStatement(postgres, perMinute bool) string {
 	// deliveries are claimed again; claiming one again (relet) takes no
 	// room, since its old lease is already counted. (SQLite counts only
 	// live leases, so there every claim needs room.)
-	reletCand, reletPicked := "", ""
+	reletCand, reletPicked, partition := "", "", "webhook_id"
 	if postgres {
 		inflight = `
   SELECT webhook_id, n FROM webhook_inflight`
-		reletCand, reletPicked = "leased_by <> '' OR ", "c.relet OR "
+		reletCand, reletPicked, partition = "leased_by <> '' OR ", "c.relet OR ", "webhook_id, relet"
 	}
 	return `WITH inflight AS (` + inflight + `
 ), recent AS (` + recent + `
@@ -71,7 +71,7 @@ func pickStatement(postgres, perMinute bool) string {
   ORDER BY next_attempt_at LIMIT ?` + lock + `
 ), picked AS (
   SELECT c.id, c.webhook_id, c.relet FROM (SELECT id, webhook_id, next_attempt_at, relet,
-      row_number() OVER (PARTITION BY webhook_id, relet ORDER BY next_attempt_at, id) AS rn FROM cand) c
+      row_number() OVER (PARTITION BY ` + partition + ` ORDER BY next_attempt_at, id) AS rn FROM cand) c
     LEFT JOIN room ON room.id = c.webhook_id
   WHERE c.webhook_id IS NULL OR ` + reletPicked + `room.room IS NULL OR c.rn <= room.room
   ORDER BY c.next_attempt_at LIMIT ?
