@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -88,7 +86,7 @@ func benchWritesFloor(b *testing.B, fanOut int, compact bool) {
 		if err := conn.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&pid); err != nil {
 			b.Fatal(err)
 		}
-		cpu = func() time.Duration { return backendCPU(pid) }
+		cpu = func() time.Duration { return modeltest.RunTime(pid) }
 	}
 	payload := `{"padding": "` + strings.Repeat("x", 1024) + `"}`
 	const deliveries = 9600
@@ -212,20 +210,6 @@ WHERE id = ANY($1::bigint[]) AND $3::bigint IS NOT NULL AND $4::bigint IS NOT NU
 	}
 	return `UPDATE deliveries SET state = 'succeeded', lease_until = NULL, leased_by = '', completed_at = ?2, last_status = 200, updated_at = ?2
 WHERE id IN (SELECT value FROM json_each(?1)) AND ?3 IS NOT NULL AND ?4 IS NOT NULL`
-}
-
-// backendCPU is a process's time on a CPU, from /proc/<pid>/schedstat.
-func backendCPU(pid int) time.Duration {
-	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "schedstat"))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(raw))
-	if len(f) == 0 {
-		return 0
-	}
-	ns, _ := strconv.ParseInt(f[0], 10, 64)
-	return time.Duration(ns)
 }
 
 // processCPU is this process's user and system time.

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -185,24 +184,9 @@ func databaseBackendsCPU(b *testing.B, app *webtest.App) map[int]time.Duration {
 		b.Fatal(err)
 	}
 	for _, pid := range pids {
-		out[pid] = schedCPU(pid)
+		out[pid] = modeltest.RunTime(pid)
 	}
 	return out
-}
-
-// schedCPU is the time a process has run on a CPU, in nanoseconds, from
-// /proc/<pid>/schedstat (precise, unlike the 10 ms ticks of stat).
-func schedCPU(pid int) time.Duration {
-	raw, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "schedstat"))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(raw))
-	if len(f) == 0 {
-		return 0
-	}
-	ns, _ := strconv.ParseInt(f[0], 10, 64)
-	return time.Duration(ns)
 }
 
 // intakeFanOut is the automations matching each event of the 32-match phases.
