@@ -128,11 +128,13 @@ func (b *eventBatch) mayLeaseLocally() bool {
 // count and its commit, and then only inserts. Taking the lock last keeps
 // it for one statement and the commit rather than the whole change, so
 // event transactions mostly run side by side; and a transaction holding
-// the lock never waits for a row another one holds (its inserts lock no
-// existing row, and claims skip locked rows), so one that holds rows of
-// its change (a collection's version counter, a run) while it waits for
-// the lock cannot deadlock. (Taking it first serialized whole event
-// transactions: at fan-out 10 end to end fell by a third.)
+// the lock waits for no row of another one's change (its inserts lock no
+// existing row, claims skip locked rows), only for counters of requests
+// in flight, which every statement locks in webhook order and keeps only
+// to its end. So one that holds rows of its change (a collection's
+// version counter, a run) while it waits for the lock cannot deadlock.
+// (Taking it first serialized whole event transactions: at fan-out 10 end
+// to end fell by a third.)
 func (b *eventBatch) flush(tx *gorm.DB) error {
 	if len(b.deferred) == 0 {
 		return nil
