@@ -130,8 +130,8 @@ func (b *eventBatch) mayLeaseLocally() bool {
 // event transactions mostly run side by side; and a transaction holding
 // the lock waits for no row of another one's change (its inserts lock no
 // existing row, claims skip locked rows), only for counters of requests
-// in flight, which every statement locks in webhook order and keeps only
-// to its end. So one that holds rows of its change (a collection's
+// in flight, which every statement locks in webhook order, in the last
+// statement of its transaction. So one that holds rows of its change (a collection's
 // version counter, a run) while it waits for the lock cannot deadlock.
 // (Taking it first serialized whole event transactions: at fan-out 10 end
 // to end fell by a third.)
