@@ -373,8 +373,8 @@ func safePerform(ctx context.Context, a Action, d *models.Delivery) (out Outcome
 // deliveries wait for room under their webhooks' limits, which a recorded
 // outcome makes.
 const (
-	recordBatch = 32
-	recordWait  = 2 * time.Millisecond
+	recordBatch = 64
+	recordWait  = 5 * time.Millisecond
 )
 
 // record writes outcomes in batches: whatever has arrived while the
