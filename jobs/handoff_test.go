@@ -41,17 +41,23 @@ func newEventFixture(t *testing.T, db *gorm.DB, url string, n int, spec models.W
 		t.Fatal(err)
 	}
 	for i := range n {
-		_, err := models.CreateAutomation(ctx, db, models.AutomationSpec{
-			Name: fmt.Sprintf("a%d", i), Enabled: true, Scope: models.ScopeProject, ProjectID: &f.project.ID,
-			EventType: models.EventCreateArtifact, ActionType: models.ActionWebhook, TeamID: f.team.ID,
-			WebhookID: &f.webhook.ID, Payload: fmt.Sprintf(`{"automation": %d}`, i),
-			PayloadContext: f.webhook.PayloadContext(models.EventCreateArtifact),
-		}, f.user)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f.addAutomation(t, fmt.Sprintf("a%d", i), f.webhook, fmt.Sprintf(`{"automation": %d}`, i))
 	}
 	return f
+}
+
+// addAutomation adds a webhook automation of the project's CREATE_ARTIFACT
+// events, to w with payload.
+func (f *eventFixture) addAutomation(t *testing.T, name string, w *models.Webhook, payload string) {
+	t.Helper()
+	_, err := models.CreateAutomation(context.Background(), f.db, models.AutomationSpec{
+		Name: name, Enabled: true, Scope: models.ScopeProject, ProjectID: &f.project.ID,
+		EventType: models.EventCreateArtifact, ActionType: models.ActionWebhook, TeamID: f.team.ID,
+		WebhookID: &w.ID, Payload: payload, PayloadContext: w.PayloadContext(models.EventCreateArtifact),
+	}, f.user)
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // logEvent logs a version under ctx (which may carry a handoff) and

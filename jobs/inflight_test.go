@@ -138,14 +138,7 @@ func TestInflightCountersOfSeveralWebhooksNeitherDeadlockNorDrift(t *testing.T) 
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, err = models.CreateAutomation(ctx, db, models.AutomationSpec{
-			Name: fmt.Sprintf("a%d", i), Enabled: true, Scope: models.ScopeProject, ProjectID: &f.project.ID,
-			EventType: models.EventCreateArtifact, ActionType: models.ActionWebhook, TeamID: f.team.ID,
-			WebhookID: &w.ID, Payload: `{}`, PayloadContext: w.PayloadContext(models.EventCreateArtifact),
-		}, f.user)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f.addAutomation(t, fmt.Sprintf("a%d", i), w, `{}`)
 	}
 	for range 10 {
 		f.logEvent(t, ctx) // 4 deliveries each, one per webhook, queued

@@ -115,13 +115,6 @@ func EventTransaction(ctx context.Context, db *gorm.DB, fn func(tx *gorm.DB) err
 	return err
 }
 
-// mayLeaseLocally reports whether the transaction may give deliveries to
-// the local runner: whether the runner has room now (being wrong costs
-// only speed: Reserve decides when they are written).
-func (b *eventBatch) mayLeaseLocally() bool {
-	return b.handoff.HasRoom()
-}
-
 // flush writes the deferred deliveries (PostgreSQL), last in the
 // transaction: it takes the claim lock (claimLockKey), so that no claim
 // and no other event transaction counts requests in flight between its
@@ -174,7 +167,7 @@ func (b *eventBatch) flush(tx *gorm.DB) error {
 // On PostgreSQL the rows are written at the end of the transaction
 // (flush), and it returns how many automations they are for.
 func insertQueuedOrLeased(tx *gorm.DB, b *eventBatch, eventID int64, ev MatchTarget, ids []int64, now time.Time) (int, error) {
-	if !b.mayLeaseLocally() {
+	if !b.handoff.HasRoom() {
 		n, err := insertQueued(tx, eventID, ev, ids, now)
 		b.queued += n
 		return n, err

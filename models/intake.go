@@ -123,7 +123,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	// every delivery a claim, which costs more than the reading.
 	batch := batchOf(tx)
 	switch {
-	case ev.Vars.Alias != "" || batch != nil && batch.mayLeaseLocally():
+	case ev.Vars.Alias != "" || batch != nil && batch.handoff.HasRoom():
 		// The alias regex is Go's: decided in Go after reading the candidates.
 		if err := pool.QueryRowContext(ctx, insertEvent+` RETURNING id`, eventArgs...).Scan(&ev.ID); err != nil {
 			return fmt.Errorf("record %s event: %w", ev.Type, err)

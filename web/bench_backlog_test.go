@@ -75,7 +75,7 @@ func benchBacklog(b *testing.B, fanOut int) {
 	if got != want {
 		b.Fatalf("delivered %d of %d", got, want)
 	}
-	bare := bareLoop(rcv.URL, len(tpl)+64, meter)
+	bare := bareLoop(b, rcv.URL, len(tpl)+64, meter)
 	rate := float64(want) / elapsed.Seconds()
 	perDelivery := func(d time.Duration) float64 { return float64(d.Microseconds()) / float64(want) }
 	row := summaryRow(fanOut)

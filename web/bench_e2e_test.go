@@ -151,23 +151,7 @@ func benchEndToEnd(b *testing.B, fanOut int) {
 	stopProfile := profileIf(b, "BENCH_CPUPROFILE") // just this phase
 	start, cpuBefore := time.Now(), meter.read()
 	base := seq
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	for range benchClients {
-		wg.Go(func() {
-			for {
-				n := next.Add(1)
-				if n > int64(events) {
-					return
-				}
-				if err := logEvent(base + int(n)); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	closedLoop(b, benchClients, events, func(n int) error { return logEvent(base + n) })
 	seq += events
 	logged, expected = logged+events, expected+events*fanOut
 	loggedIn := time.Since(start)
@@ -182,7 +166,7 @@ func benchEndToEnd(b *testing.B, fanOut int) {
 	// signing and keep-alive, same concurrency as the worker. It also
 	// prices this process's HTTP client side of one request, to take the
 	// benchmark's API clients out of the server's CPU.
-	bare := bareLoop(rcv.URL, len(tpl)+64, meter)
+	bare := bareLoop(b, rcv.URL, len(tpl)+64, meter)
 
 	// 4. Open loop at half the maximum rate: events are scheduled at fixed
 	// times and latency counts from the schedule, so a slow generator
@@ -193,6 +177,7 @@ func benchEndToEnd(b *testing.B, fanOut int) {
 	scheduled := map[int]time.Time{}
 	t0 := time.Now().Add(10 * time.Millisecond)
 	var errs atomic.Int64
+	var wg sync.WaitGroup
 	for i := range count {
 		at := t0.Add(time.Duration(i) * interval)
 		seq++
@@ -307,38 +292,28 @@ type bareResult struct {
 // bareLoop is the receiver's ceiling: benchConcurrency clients POSTing a
 // signed JSON body of n bytes with a delivery id, with keep-alive, so the
 // receiver does for each what it does for a delivery.
-func bareLoop(url string, n int, meter *cpuMeter) bareResult {
+func bareLoop(b *testing.B, url string, n int, meter *cpuMeter) bareResult {
 	shell := `{"seq": -1, "pad": ""}`
 	body := []byte(`{"seq": -1, "pad": "` + strings.Repeat("x", max(0, n-len(shell))) + `"}`)
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: benchConcurrency}}
 	defer client.CloseIdleConnections()
-	var next atomic.Int64
-	var wg sync.WaitGroup
 	before := meter.read()
 	start := time.Now()
-	for range benchConcurrency {
-		wg.Go(func() {
-			for {
-				i := next.Add(1)
-				if i > benchBareCount {
-					return
-				}
-				mac := hmac.New(sha256.New, []byte("bench-signing-secret"))
-				mac.Write(body)
-				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
-				req.Header.Set("Content-Type", "application/json")
-				req.Header.Set("webhook-id", bareIDPrefix+strconv.FormatInt(i, 10))
-				req.Header.Set("X-Wandb-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
-				resp, err := client.Do(req)
-				if err != nil {
-					continue
-				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-			}
-		})
-	}
-	wg.Wait()
+	closedLoop(b, benchConcurrency, benchBareCount, func(i int) error {
+		mac := hmac.New(sha256.New, []byte("bench-signing-secret"))
+		mac.Write(body)
+		req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("webhook-id", bareIDPrefix+strconv.Itoa(i))
+		req.Header.Set("X-Wandb-Signature", base64.StdEncoding.EncodeToString(mac.Sum(nil)))
+		resp, err := client.Do(req)
+		if err != nil {
+			return nil // a failed request is skipped
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return nil
+	})
 	elapsed := time.Since(start)
 	cpu := meter.read().sub(before)
 	return bareResult{

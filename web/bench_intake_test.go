@@ -10,7 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -104,23 +103,7 @@ func BenchmarkIntake(b *testing.B) {
 		pgBefore := databaseBackendsCPU(b, app)
 		selfBefore := rusageCPU()
 		start := time.Now()
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		for range clients {
-			wg.Go(func() {
-				for {
-					n := next.Add(1)
-					if n > int64(events) {
-						return
-					}
-					if err := send(int(n)); err != nil {
-						b.Error(err)
-						return
-					}
-				}
-			})
-		}
-		wg.Wait()
+		closedLoop(b, clients, events, send)
 		took = time.Since(start)
 		self = (rusageCPU() - selfBefore) / time.Duration(events)
 		after := databaseBackendsCPU(b, app)

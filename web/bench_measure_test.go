@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -429,4 +430,27 @@ func idlePair(r *benchRow) string {
 	}
 	ms := func(d time.Duration) string { return strconv.FormatFloat(float64(d.Microseconds())/1000, 'f', 1, 64) }
 	return ms(r.idleSoloP50) + " / " + ms(r.idleP50) + " ms"
+}
+
+// closedLoop calls send(1), send(2), … send(n) from clients goroutines,
+// each taking the next number as soon as its call returns, and waits for
+// them all; a client stops at its first error, which is reported to b.
+func closedLoop(b *testing.B, clients, n int, send func(seq int) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for {
+				seq := next.Add(1)
+				if seq > int64(n) {
+					return
+				}
+				if err := send(int(seq)); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
